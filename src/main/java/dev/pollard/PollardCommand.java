@@ -1,0 +1,30 @@
+package dev.pollard;
+
+import io.quarkus.picocli.runtime.annotations.TopCommand;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The single entry point: {@code ./pollard <command>}. Without a command it lists the commands. */
+@TopCommand
+@Command(name = "pollard", mixinStandardHelpOptions = true, versionProvider = PollardCommand.Version.class,
+        description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
+        subcommands = {})
+public class PollardCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    static class Version implements picocli.CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = PollardCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"pollard " + (v == null ? "development build" : v)};
+        }
+    }
+}
