@@ -7,7 +7,7 @@
 # Prints that directory on its last line.
 set -euo pipefail
 
-K8S_VERSION="${POLLARD_K8S_VERSION:-1.32.13}"
+K8S_VERSION="${POLLARD_K8S_VERSION:-1.33.13}"
 ETCD_VERSION="${POLLARD_ETCD_VERSION:-3.5.21}"
 CACHE="${POLLARD_K8S_CACHE:-$HOME/.cache/pollard}"
 OUT="$CACHE/k8s/${K8S_VERSION}-linux-amd64"

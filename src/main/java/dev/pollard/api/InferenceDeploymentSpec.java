@@ -1,0 +1,77 @@
+package dev.pollard.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class InferenceDeploymentSpec {
+
+    @Required
+    @JsonPropertyDescription("The ONNX model to serve, pinned by its sha256.")
+    public ServedModel model;
+
+    @Pattern(Patterns.DNS_SUBDOMAIN)
+    @JsonPropertyDescription("HardwareClass whose node selector, tolerations, runtime class and GPU request the serving "
+            + "pods use. Omit to serve on CPU.")
+    public String hardwareClass;
+
+    @Default("1")
+    @Min(0)
+    @Max(1000)
+    @JsonPropertyDescription("Number of serving pods.")
+    public Integer replicas;
+
+    @JsonPropertyDescription("The model server.")
+    public Runtime runtime;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
+            message = "model.secretRef is required for s3:// URIs")
+    public static class ServedModel {
+        @Required
+        @Pattern(Patterns.READABLE_URI)
+        @JsonPropertyDescription("Location of the ONNX file: pvc://<claim>/<path>, http(s)://..., s3://<bucket>/<key> "
+                + "(with secretRef) or file:///<path>.")
+        public String uri;
+
+        @Required
+        @Pattern(Patterns.SHA256)
+        @JsonPropertyDescription("sha256 of the ONNX file (64 lowercase hex digits); the server refuses a file that differs.")
+        public String sha256;
+
+        @JsonPropertyDescription("Secret holding credentials for the model's URI.")
+        public SecretReference secretRef;
+
+        @Pattern("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+        @JsonPropertyDescription("Name the model is served under (/v2/models/<name>); defaults to the resource name.")
+        public String name;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Runtime {
+        @JsonPropertyDescription("Container image of the model server (default: the operator's own worker image).")
+        public String image;
+
+        @Default("8080")
+        @Min(1024)
+        @Max(65535)
+        @JsonPropertyDescription("Port the Open Inference Protocol endpoint listens on.")
+        public Integer port;
+
+        @Min(1)
+        @Max(256)
+        @JsonPropertyDescription("ONNX Runtime intra-op threads per pod (default: the CPU limit).")
+        public Integer threads;
+
+        @JsonPropertyDescription("CPU and memory requests and limits of the server container (GPUs come from the "
+                + "HardwareClass).")
+        public ResourceRequirements resources;
+    }
+}

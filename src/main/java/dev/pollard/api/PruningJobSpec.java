@@ -1,0 +1,223 @@
+package dev.pollard.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+
+/** What to compress and under which limits. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class PruningJobSpec {
+
+    @Required
+    @JsonPropertyDescription("The model to prune.")
+    public ModelSource model;
+
+    @Required
+    @JsonPropertyDescription("The data used to evaluate accuracy and to fine-tune between pruning steps.")
+    public DatasetSource dataset;
+
+    @Required
+    @Pattern(Patterns.DNS_SUBDOMAIN)
+    @JsonPropertyDescription("Name of the HardwareClass to prune for: it decides where the worker runs, which meter "
+            + "measures energy and which energy model applies. Changing it starts a new run.")
+    public String hardwareClass;
+
+    @Required
+    @JsonPropertyDescription("How much energy per inference the pruned model may use.")
+    public EnergyBudget energyBudget;
+
+    @Required
+    @JsonPropertyDescription("How much accuracy the pruned model may lose.")
+    public AccuracyTolerance accuracy;
+
+    @JsonPropertyDescription("How channels are chosen and how the model is fine-tuned. Defaults follow the paper.")
+    public Strategy strategy;
+
+    @Required
+    @JsonPropertyDescription("Where the pruned ONNX model and its report are written.")
+    public Output output;
+
+    @Pattern(Patterns.DNS_SUBDOMAIN)
+    @JsonPropertyDescription("Name of an InferenceDeployment in this namespace to create or update with the pruned model "
+            + "once a run succeeds. A failed run never touches it.")
+    public String deployTo;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
+            message = "model.secretRef is required for s3:// URIs")
+    public static class ModelSource {
+        @Required
+        @Pattern(Patterns.READABLE_URI)
+        @JsonPropertyDescription("Location of the model: pvc://<claim>/<path>, http(s)://..., s3://<bucket>/<key> "
+                + "(with secretRef) or file:///<path> for local runs.")
+        public String uri;
+
+        @Default("onnx")
+        @JsonPropertyDescription("Format of the model file. Only onnx is supported.")
+        public ModelFormat format;
+
+        @JsonPropertyDescription("Secret holding credentials for the model's URI.")
+        public SecretReference secretRef;
+    }
+
+    public enum ModelFormat {
+        @JsonProperty("onnx") ONNX
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
+            message = "dataset.secretRef is required for s3:// URIs")
+    public static class DatasetSource {
+        @Required
+        @Pattern(Patterns.READABLE_URI)
+        @JsonPropertyDescription("Location of the dataset: a directory of IDX files, an .npz/.npy file or a .csv file, "
+                + "as pvc://, http(s)://, s3:// (with secretRef) or file:/// URI.")
+        public String uri;
+
+        @Required
+        @JsonPropertyDescription("Format of the dataset: idx (MNIST-style, gzip or raw), npz, npy or csv.")
+        public DatasetFormat format;
+
+        @JsonPropertyDescription("Secret holding credentials for the dataset's URI.")
+        public SecretReference secretRef;
+
+        @Min(1)
+        @JsonPropertyDescription("How many held-out samples measure accuracy (default: the whole test split).")
+        public Integer evaluationSamples;
+
+        @Min(0)
+        @JsonPropertyDescription("How many training samples fine-tuning may draw from (default: the whole train split).")
+        public Integer trainingSamples;
+    }
+
+    public enum DatasetFormat {
+        @JsonProperty("idx") IDX,
+        @JsonProperty("npz") NPZ,
+        @JsonProperty("npy") NPY,
+        @JsonProperty("csv") CSV
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "has(self.targetReduction) != has(self.maxJoulesPerInference)",
+            message = "set exactly one of energyBudget.targetReduction and energyBudget.maxJoulesPerInference")
+    public static class EnergyBudget {
+        @Min(value = 0, inclusive = false)
+        @Max(value = 1, inclusive = false)
+        @JsonPropertyDescription("Fraction T of the baseline energy per inference to remove, 0 < T < 1: pruning continues "
+                + "while energy > (1 - T) x baseline.")
+        public Double targetReduction;
+
+        @Min(value = 0, inclusive = false)
+        @JsonPropertyDescription("Absolute budget in joules per inference on the target hardware.")
+        public Double maxJoulesPerInference;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class AccuracyTolerance {
+        @Required
+        @Min(0)
+        @Max(value = 1, inclusive = false)
+        @JsonPropertyDescription("Largest allowed absolute drop of the metric (epsilon), 0 <= epsilon < 1: 0.01 allows "
+                + "one percentage point of top-1 accuracy. A step that drops more is rolled back.")
+        public Double epsilon;
+
+        @Default("top1")
+        @JsonPropertyDescription("Metric measured on the evaluation split.")
+        public Metric metric;
+    }
+
+    public enum Metric {
+        @JsonProperty("top1") TOP1
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!has(self.alpha) || !has(self.beta) || self.alpha + self.beta > 0.0",
+            message = "strategy.alpha and strategy.beta must not both be zero")
+    public static class Strategy {
+        @Default("energy-aware")
+        @JsonPropertyDescription("How channels are ranked: energy-aware (alpha x accuracy importance vs beta x energy saved), "
+                + "magnitude (L2 norm only) or knapsack (keep the most importance that fits the energy budget).")
+        public Criterion criterion;
+
+        @Default("0.6")
+        @Min(0)
+        @JsonPropertyDescription("Weight of accuracy importance (normalised L2 norm) in the removal priority. 0 gives "
+                + "energy-only pruning.")
+        public Double alpha;
+
+        @Default("0.4")
+        @Min(0)
+        @JsonPropertyDescription("Weight of the energy a removal saves in the removal priority. 0 gives magnitude-only "
+                + "pruning.")
+        public Double beta;
+
+        @Default("0.1")
+        @Min(value = 0, inclusive = false)
+        @Max(0.5)
+        @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5].")
+        public Double stepFraction;
+
+        @Default("8")
+        @Min(1)
+        @JsonPropertyDescription("Pruned widths stay multiples of this number (8 keeps tensor cores busy).")
+        public Integer channelMultiple;
+
+        @Default("20")
+        @Min(1)
+        @Max(1000)
+        @JsonPropertyDescription("Upper bound on pruning steps, rolled-back ones included.")
+        public Integer maxIterations;
+
+        @JsonPropertyDescription("Brief fine-tuning after each step.")
+        public FineTuning fineTuning;
+    }
+
+    public enum Criterion {
+        @JsonProperty("energy-aware") ENERGY_AWARE,
+        @JsonProperty("magnitude") MAGNITUDE,
+        @JsonProperty("knapsack") KNAPSACK
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class FineTuning {
+        @Default("0.001")
+        @Min(value = 0, inclusive = false)
+        @JsonPropertyDescription("Adam learning rate.")
+        public Double learningRate;
+
+        @Default("128")
+        @Min(1)
+        @JsonPropertyDescription("Samples per fine-tuning batch.")
+        public Integer batchSize;
+
+        @Default("0.0001")
+        @Min(0)
+        @JsonPropertyDescription("Adam weight decay.")
+        public Double weightDecay;
+
+        @Default("200")
+        @Min(0)
+        @JsonPropertyDescription("Optimizer steps after each pruning step (0 disables fine-tuning).")
+        public Integer stepsPerIteration;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
+            message = "output.secretRef is required for s3:// URIs")
+    public static class Output {
+        @Required
+        @Pattern(Patterns.WRITABLE_URI)
+        @JsonPropertyDescription("Directory for the pruned model (model.onnx), report.json and summary: pvc://<claim>/<path>, "
+                + "s3://<bucket>/<prefix> (with secretRef) or file:///<path> for local runs.")
+        public String uri;
+
+        @JsonPropertyDescription("Secret holding credentials for the output URI.")
+        public SecretReference secretRef;
+    }
+}

@@ -1,0 +1,216 @@
+package dev.pollard.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.Resources;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The CRDs against a real kube-apiserver: examples are accepted, bad specs are rejected with the server's message. */
+class CrdAdmissionTest {
+    private static KubernetesClient client;
+    private static String namespace;
+
+    @BeforeAll
+    static void installCrds() {
+        client = RealApiServer.adminClient();
+        Resources.installCrds(client);
+        namespace = RealApiServer.newNamespace(client, "admission");
+    }
+
+    @AfterAll
+    static void close() {
+        client.close();
+    }
+
+    static Stream<String> examples() {
+        return Stream.of("examples/hardwareclass-h100.yaml", "examples/pruningjob.yaml", "examples/inferencedeployment.yaml");
+    }
+
+    @ParameterizedTest
+    @MethodSource("examples")
+    void exampleIsAcceptedAndReadsBackEqual(String file) {
+        ObjectNode example = Resources.readYaml(file);
+        ((ObjectNode) example.get("metadata")).put("name", "example-" + UUID.randomUUID().toString().substring(0, 8));
+        GenericKubernetesResource created = create(example);
+        JsonNode readBack = Resources.YAML.valueToTree(created);
+        assertThat(Resources.contains(readBack.get("spec"), example.get("spec")))
+                .as("read back %s%nexpected to contain %s", readBack.get("spec"), example.get("spec")).isTrue();
+    }
+
+    @Test
+    void defaultsAreFilledByTheServer() {
+        ObjectNode pj = validPruningJob();
+        ((ObjectNode) pj.get("spec")).remove("strategy");
+        ((ObjectNode) pj.at("/spec/model")).remove("format");
+        JsonNode spec = Resources.YAML.valueToTree(create(pj)).get("spec");
+        assertThat(spec.at("/model/format").asText()).isEqualTo("onnx");
+        assertThat(spec.at("/accuracy/metric").asText()).isEqualTo("top1");
+    }
+
+    /** One invalid PruningJob: what to break, and what the server's message must say. */
+    record Invalid(String what, Consumer<ObjectNode> breakSpec, String... messageParts) {
+        @Override
+        public String toString() {
+            return what;
+        }
+    }
+
+    static Stream<Arguments> invalidPruningJobs() {
+        return Stream.of(
+                new Invalid("model.uri missing", s -> obj(s, "model").remove("uri"), "spec.model.uri", "Required value"),
+                new Invalid("model.uri with an unsupported scheme", s -> obj(s, "model").put("uri", "ftp://host/model.onnx"),
+                        "spec.model.uri", "should match"),
+                new Invalid("dataset.uri with an unsupported scheme", s -> obj(s, "dataset").put("uri", "gs://bucket/data"),
+                        "spec.dataset.uri", "should match"),
+                new Invalid("dataset.format unknown", s -> obj(s, "dataset").put("format", "parquet"),
+                        "spec.dataset.format", "Unsupported value: \"parquet\""),
+                new Invalid("hardwareClass missing", s -> s.remove("hardwareClass"), "spec.hardwareClass", "Required value"),
+                new Invalid("targetReduction = 0", s -> obj(s, "energyBudget").put("targetReduction", 0),
+                        "spec.energyBudget.targetReduction", "greater than 0"),
+                new Invalid("targetReduction = 1", s -> obj(s, "energyBudget").put("targetReduction", 1),
+                        "spec.energyBudget.targetReduction", "less than 1"),
+                new Invalid("both energy budgets", s -> obj(s, "energyBudget").put("maxJoulesPerInference", 0.5),
+                        "spec.energyBudget", "set exactly one of energyBudget.targetReduction and energyBudget.maxJoulesPerInference"),
+                new Invalid("no energy budget", s -> obj(s, "energyBudget").remove("targetReduction"),
+                        "spec.energyBudget", "set exactly one of energyBudget.targetReduction and energyBudget.maxJoulesPerInference"),
+                new Invalid("maxJoulesPerInference = 0", s -> {
+                    obj(s, "energyBudget").remove("targetReduction");
+                    obj(s, "energyBudget").put("maxJoulesPerInference", 0);
+                }, "spec.energyBudget.maxJoulesPerInference", "greater than 0"),
+                new Invalid("epsilon negative", s -> obj(s, "accuracy").put("epsilon", -0.1),
+                        "spec.accuracy.epsilon", "greater than or equal to 0"),
+                new Invalid("epsilon = 1", s -> obj(s, "accuracy").put("epsilon", 1.0), "spec.accuracy.epsilon", "less than 1"),
+                new Invalid("alpha negative", s -> obj(s, "strategy").put("alpha", -0.5),
+                        "spec.strategy.alpha", "greater than or equal to 0"),
+                new Invalid("alpha and beta both zero", s -> obj(s, "strategy").put("alpha", 0).put("beta", 0),
+                        "spec.strategy", "strategy.alpha and strategy.beta must not both be zero"),
+                new Invalid("stepFraction above 0.5", s -> obj(s, "strategy").put("stepFraction", 0.6),
+                        "spec.strategy.stepFraction", "less than or equal to 0.5"),
+                new Invalid("stepFraction = 0", s -> obj(s, "strategy").put("stepFraction", 0),
+                        "spec.strategy.stepFraction", "greater than 0"),
+                new Invalid("channelMultiple = 0", s -> obj(s, "strategy").put("channelMultiple", 0),
+                        "spec.strategy.channelMultiple", "greater than or equal to 1"),
+                new Invalid("criterion unknown", s -> obj(s, "strategy").put("criterion", "random"),
+                        "spec.strategy.criterion", "Unsupported value: \"random\""),
+                new Invalid("s3 model without secretRef", s -> obj(s, "model").put("uri", "s3://models/cnn.onnx"),
+                        "spec.model", "model.secretRef is required for s3:// URIs"),
+                new Invalid("output.uri over http", s -> obj(s, "output").put("uri", "https://example.com/out"),
+                        "spec.output.uri", "should match"),
+                new Invalid("learningRate = 0", s -> obj(obj(s, "strategy"), "fineTuning").put("learningRate", 0),
+                        "spec.strategy.fineTuning.learningRate", "greater than 0"))
+                .map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidPruningJobs")
+    void invalidPruningJobIsRejectedNamingTheField(Invalid invalid) {
+        ObjectNode pj = validPruningJob();
+        invalid.breakSpec().accept((ObjectNode) pj.get("spec"));
+        assertRejected(pj, invalid.messageParts());
+    }
+
+    @Test
+    void hardwareClassIdleAboveTdpIsRejected() {
+        ObjectNode hwc = Resources.readYaml("examples/hardwareclass-h100.yaml");
+        ((ObjectNode) hwc.get("metadata")).put("name", "bad-" + UUID.randomUUID().toString().substring(0, 8));
+        ((ObjectNode) hwc.at("/spec/energyModel")).put("idleWatts", 800);
+        assertRejected(hwc, "spec.energyModel", "energyModel.idleWatts must be lower than energyModel.tdpWatts");
+    }
+
+    @Test
+    void inferenceDeploymentWithBadSha256IsRejected() {
+        ObjectNode infd = Resources.readYaml("examples/inferencedeployment.yaml");
+        ((ObjectNode) infd.at("/spec/model")).put("sha256", "not-a-digest");
+        assertRejected(infd, "spec.model.sha256", "should match");
+    }
+
+    @Test
+    void statusIsWrittenOnlyThroughTheStatusSubresource() {
+        ObjectNode pj = validPruningJob();
+        pj.putObject("status").put("phase", "Succeeded");
+        GenericKubernetesResource created = create(pj);
+        assertThat(created.getAdditionalProperties()).doesNotContainKey("status");
+
+        var resource = client.genericKubernetesResources("pollard.dev/v1alpha1", "PruningJob")
+                .inNamespace(namespace).withName(created.getMetadata().getName());
+        // a plain update carrying a status leaves the status alone
+        GenericKubernetesResource withStatus = resource.get();
+        withStatus.setAdditionalProperty("status", java.util.Map.of("phase", "Succeeded"));
+        client.genericKubernetesResources("pollard.dev/v1alpha1", "PruningJob").inNamespace(namespace)
+                .resource(withStatus).update();
+        assertThat(resource.get().getAdditionalProperties()).doesNotContainKey("status");
+
+        // through the subresource it is accepted
+        GenericKubernetesResource latest = resource.get();
+        latest.setAdditionalProperty("status", java.util.Map.of("phase", "Pending", "observedGeneration", 1));
+        client.genericKubernetesResources("pollard.dev/v1alpha1", "PruningJob").inNamespace(namespace)
+                .resource(latest).updateStatus();
+        assertThat(resource.get().get("status", "phase").toString()).isEqualTo("Pending");
+
+        // and the subresource validates too: an unknown phase is refused
+        GenericKubernetesResource bad = resource.get();
+        bad.setAdditionalProperty("status", java.util.Map.of("phase", "Exploded"));
+        assertThatThrownBy(() -> client.genericKubernetesResources("pollard.dev/v1alpha1", "PruningJob")
+                .inNamespace(namespace).resource(bad).updateStatus())
+                .isInstanceOf(KubernetesClientException.class).hasMessageContaining("status.phase");
+    }
+
+    @Test
+    void kubectlExplainShowsTheDescriptions() throws Exception {
+        Path kubeconfig = Files.createTempFile("kubeconfig", ".yaml");
+        Files.writeString(kubeconfig, RealApiServer.kubeConfigYaml());
+        Process kubectl = new ProcessBuilder(RealApiServer.binaryDir().resolve("kubectl").toString(),
+                "--kubeconfig", kubeconfig.toString(), "explain", "pruningjob.spec.energyBudget")
+                .redirectErrorStream(true).start();
+        String out = new String(kubectl.getInputStream().readAllBytes());
+        assertThat(kubectl.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(kubectl.exitValue()).as(out).isZero();
+        assertThat(out).contains("How much energy per inference the pruned model may use.")
+                .contains("targetReduction").contains("Fraction T of the baseline energy per inference");
+        Files.delete(kubeconfig);
+    }
+
+    private static ObjectNode validPruningJob() {
+        ObjectNode pj = Resources.readYaml("examples/pruningjob.yaml");
+        ((ObjectNode) pj.get("metadata")).put("name", "pj-" + UUID.randomUUID().toString().substring(0, 8));
+        return pj;
+    }
+
+    private static ObjectNode obj(ObjectNode parent, String field) {
+        return (ObjectNode) parent.get(field);
+    }
+
+    private static GenericKubernetesResource create(ObjectNode resource) {
+        GenericKubernetesResource r = Resources.YAML.convertValue(resource, GenericKubernetesResource.class);
+        var op = client.genericKubernetesResources(resource.get("apiVersion").asText(), resource.get("kind").asText());
+        return "HardwareClass".equals(r.getKind()) ? op.resource(r).create() : op.inNamespace(namespace).resource(r).create();
+    }
+
+    private static void assertRejected(ObjectNode resource, String... messageParts) {
+        assertThatThrownBy(() -> create(resource))
+                .isInstanceOfSatisfying(KubernetesClientException.class, e -> {
+                    assertThat(e.getCode()).isEqualTo(422);
+                    assertThat(e.getMessage()).contains(List.of(messageParts));
+                });
+    }
+}

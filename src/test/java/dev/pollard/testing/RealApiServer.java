@@ -1,0 +1,76 @@
+package dev.pollard.testing;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+/**
+ * One real kube-apiserver + etcd per test JVM, built from source by {@code e2e/build-k8s.sh} (never a mock server).
+ * Started on first use and stopped when the JVM exits; each test works in a namespace of its own.
+ */
+public final class RealApiServer {
+    private static KubeAPIServer server;
+    private static String kubeConfigYaml;
+
+    private RealApiServer() {
+    }
+
+    public static synchronized String kubeConfigYaml() {
+        if (server == null) {
+            start();
+        }
+        return kubeConfigYaml;
+    }
+
+    /** A new client as cluster admin (the caller closes it). */
+    public static KubernetesClient adminClient() {
+        return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeConfigYaml())).build();
+    }
+
+    public static String version() {
+        return System.getProperty("pollard.k8s.version", "1.33.13");
+    }
+
+    /** Directory holding k8s/VERSION-linux-amd64/{kube-apiserver,etcd,kubectl}. */
+    public static Path binaryRoot() {
+        String dir = System.getenv("POLLARD_K8S_CACHE");
+        return dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "pollard");
+    }
+
+    public static Path binaryDir() {
+        return binaryRoot().resolve("k8s").resolve(version() + "-linux-amd64");
+    }
+
+    private static void start() {
+        Path apiserver = binaryDir().resolve("kube-apiserver");
+        if (!Files.isExecutable(apiserver)) {
+            throw new IllegalStateException("No kube-apiserver at " + apiserver
+                    + ": build the control plane first with e2e/build-k8s.sh (the tests never use a mock server)");
+        }
+        server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+                .withTestDir(binaryRoot().toString())
+                .withApiServerVersion(version())
+                .withOfflineMode(true)
+                .withUpdateKubeConfig(false)
+                .withStartupTimeout(120_000)
+                .build());
+        server.start();
+        kubeConfigYaml = server.getKubeConfigYaml();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-apiserver-stop"));
+    }
+
+    /** Creates a namespace with a random name for one test. */
+    public static String newNamespace(KubernetesClient client, String prefix) {
+        String name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Namespace ns = new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build();
+        client.namespaces().resource(ns).create();
+        return name;
+    }
+}
