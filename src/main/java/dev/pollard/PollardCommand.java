@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "pollard", mixinStandardHelpOptions = true, versionProvider = PollardCommand.Version.class,
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
-        subcommands = {})
+        subcommands = {dev.pollard.operator.OperatorCommand.class})
 public class PollardCommand implements Runnable {
 
     @Spec

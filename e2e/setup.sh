@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine; idempotent and cached, so later runs take seconds.
+#   - Debian packages: the Fashion-MNIST dataset, gcc (fake NVML library), Go (control plane build)
+#   - a real Kubernetes control plane + etcd built from their Go modules (e2e/build-k8s.sh, cached under ~/.cache/pollard)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(dataset-fashion-mnist gcc libc6-dev)
+command -v go >/dev/null || packages+=(golang-go)
+command -v mvn >/dev/null || packages+=(maven)
+command -v java >/dev/null || packages+=(openjdk-17-jdk-headless)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+e2e/build-k8s.sh >/dev/null
+echo "setup: ready (control plane: $(e2e/build-k8s.sh))" >&2

@@ -1,0 +1,132 @@
+package dev.pollard.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.pollard.api.HardwareClass;
+import dev.pollard.api.PruningJob;
+import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.Resources;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.Operator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Applies manifests/ to a real kube-apiserver, in file order, the way a cluster admin installs Pollard. */
+class InstallManifestsTest {
+    private static final String SERVICE_ACCOUNT = "system:serviceaccount:pollard-system:pollard-operator";
+    private static KubernetesClient admin;
+    private static List<HasMetadata> installed;
+
+    @BeforeAll
+    static void install() throws IOException {
+        admin = RealApiServer.adminClient();
+        Resources.installCrds(admin); // shared server: other tests may have installed them already
+        try (var files = Files.list(Path.of("manifests"))) {
+            installed = files.sorted().flatMap(f -> load(f).stream())
+                    .map(r -> admin.resource(r).fieldManager("pollard-install").forceConflicts().serverSideApply())
+                    .toList();
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        admin.close();
+    }
+
+    private static List<HasMetadata> load(Path file) {
+        try {
+            return admin.load(Files.newInputStream(file)).items();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void everyManifestIsAccepted() {
+        assertThat(installed).extracting(HasMetadata::getKind).contains("Namespace", "CustomResourceDefinition",
+                "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment");
+        Deployment deployment = admin.apps().deployments().inNamespace("pollard-system").withName("pollard-operator").get();
+        var container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
+        assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/q/health/live");
+        assertThat(container.getResources().getRequests()).containsKeys("cpu", "memory");
+    }
+
+    @Test
+    void clusterRoleHasNoWildcards() {
+        ClusterRole role = admin.rbac().clusterRoles().withName("pollard-operator").get();
+        assertThat(role.getRules()).isNotEmpty().allSatisfy(rule -> {
+            assertThat(rule.getVerbs()).doesNotContain("*");
+            assertThat(rule.getResources()).doesNotContain("*");
+            assertThat(rule.getApiGroups()).doesNotContain("*");
+            assertThat(rule.getResources()).doesNotContain("secrets");
+        });
+    }
+
+    @Test
+    void operatorPodMeetsTheRestrictedPodSecurityStandard() {
+        Deployment deployment = admin.apps().deployments().inNamespace("pollard-system").withName("pollard-operator").get();
+        Pod pod = new PodBuilder().withNewMetadata().withName("psa-check").withNamespace("pollard-system").endMetadata()
+                .withSpec(deployment.getSpec().getTemplate().getSpec()).build();
+        // the namespace enforces "restricted": the API server's PodSecurity admission decides, in a dry run
+        admin.pods().inNamespace("pollard-system").resource(pod).dryRun().create();
+
+        // and the check can fail: the same pod running as root is refused
+        Pod root = new PodBuilder(pod).editSpec().editSecurityContext().withRunAsNonRoot(false).withRunAsUser(0L)
+                .endSecurityContext().endSpec().build();
+        assertThatThrownBy(() -> admin.pods().inNamespace("pollard-system").resource(root).dryRun().create())
+                .isInstanceOf(KubernetesClientException.class).hasMessageContaining("restricted");
+    }
+
+    @Test
+    void operatorWorksWithOnlyItsServiceAccountsPermissions() {
+        Config config = Config.fromKubeconfig(RealApiServer.kubeConfigYaml());
+        config.setImpersonateUsername(SERVICE_ACCOUNT);
+        config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:pollard-system", "system:authenticated");
+        try (KubernetesClient asOperator = new KubernetesClientBuilder().withConfig(config).build()) {
+            assertThatThrownBy(() -> asOperator.secrets().inAnyNamespace().list())
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> asOperator.nodes().list())
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+
+            Operator operator = new Operator(o -> o.withKubernetesClient(asOperator).withCloseClientOnStop(false));
+            operator.register(new PruningJobReconciler());
+            operator.start();
+            try {
+                String namespace = RealApiServer.newNamespace(admin, "rbac");
+                PruningJob job = admin.getKubernetesSerialization()
+                        .convertValue(Resources.readYaml("examples/pruningjob.yaml"), PruningJob.class);
+                job.getMetadata().setNamespace(namespace);
+                job.getSpec().hardwareClass = "absent-" + UUID.randomUUID().toString().substring(0, 8);
+                admin.resource(job).create();
+                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                    PruningJob seen = admin.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
+                    assertThat(seen.getStatus()).isNotNull();
+                    assertThat(seen.getStatus().conditions.get(0).getReason())
+                            .isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
+                    assertThat(admin.v1().events().inNamespace(namespace).list().getItems()).isNotEmpty();
+                });
+                assertThat(asOperator.resources(HardwareClass.class).list().getItems()).isNotNull();
+            } finally {
+                operator.stop();
+            }
+        }
+    }
+}
