@@ -64,6 +64,11 @@ public final class RealApiServer {
         server.start();
         kubeConfigYaml = server.getKubeConfigYaml();
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-apiserver-stop"));
+        try (KubernetesClient client = adminClient()) {
+            // said on stdout so a CI log shows which server the API tier really ran against
+            System.out.printf("[pollard-test] real kube-apiserver %s (from %s) at %s%n",
+                    client.getKubernetesVersion().getGitVersion(), apiserver, client.getMasterUrl());
+        }
     }
 
     /** Creates a namespace with a random name for one test. */
