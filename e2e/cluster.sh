@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A whole local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) from the
+# binaries e2e/build-k8s.sh builds. No nodes: tests register their own (see the process node in the e2e tests).
+#
+#   e2e/cluster.sh up   [DIR]   start; prints the kubeconfig path on its last line
+#   e2e/cluster.sh down [DIR]   stop and remove DIR
+# DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start.
+set -euo pipefail
+cmd="${1:-}"; dir="${2:-${POLLARD_CLUSTER_DIR:-/tmp/pollard-cluster}}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+stop() {
+  for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    [[ -f "$dir/$p.pid" ]] && kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
+  done
+  for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    if [[ -f "$dir/$p.pid" ]]; then
+      pid=$(cat "$dir/$p.pid"); for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+case "$cmd" in
+  down) stop; rm -rf "$dir"; exit 0 ;;
+  up) ;;
+  *) echo "usage: $0 up|down [DIR]" >&2; exit 2 ;;
+esac
+
+bin="$("$here/build-k8s.sh" | tail -n1)"
+mkdir -p "$dir/pki" "$dir/logs"
+pki="$dir/pki"
+if [[ ! -f "$pki/admin.crt" ]]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pollard-e2e-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n' > "$pki/san.ext"
+  openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 2 -extfile "$pki/san.ext" -out "$pki/apiserver.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=pollard-admin" -keyout "$pki/admin.key" -out "$pki/admin.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/admin.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 2 -out "$pki/admin.crt" 2>/dev/null
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+fi
+
+etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+"$bin/etcd" --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" --initial-cluster "default=http://127.0.0.1:$peer_port" \
+  > "$dir/logs/etcd.log" 2>&1 &
+echo $! > "$dir/etcd.pid"
+
+"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 \
+  --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$pki" \
+  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
+  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+  --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
+  --authorization-mode Node,RBAC --enable-priority-and-fairness=false \
+  > "$dir/logs/kube-apiserver.log" 2>&1 &
+echo $! > "$dir/kube-apiserver.pid"
+
+kubeconfig="$dir/kubeconfig"
+cat > "$kubeconfig" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: pollard-e2e
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: $pki/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: $pki/admin.crt
+    client-key: $pki/admin.key
+contexts:
+- name: pollard-e2e
+  context: {cluster: pollard-e2e, user: admin, namespace: default}
+current-context: pollard-e2e
+KCFG
+
+for _ in $(seq 600); do
+  "$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
+  kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || { tail -20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
+  sleep 0.2
+done
+"$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null
+
+"$bin/kube-controller-manager" --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" \
+  --authorization-kubeconfig "$kubeconfig" --service-account-private-key-file "$pki/sa.key" \
+  --root-ca-file "$pki/ca.crt" --leader-elect=false --bind-address 127.0.0.1 --secure-port "$(free_port)" \
+  --controllers '*,-nodelifecycle,-cloud-node-lifecycle,-route,-service' \
+  > "$dir/logs/kube-controller-manager.log" 2>&1 &
+echo $! > "$dir/kube-controller-manager.pid"
+
+"$bin/kube-scheduler" --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" \
+  --authorization-kubeconfig "$kubeconfig" --leader-elect=false --bind-address 127.0.0.1 --secure-port "$(free_port)" \
+  > "$dir/logs/kube-scheduler.log" 2>&1 &
+echo $! > "$dir/kube-scheduler.pid"
+
+echo "$kubeconfig"
