@@ -5,21 +5,16 @@ import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.api.PruningJobStatus.Phase;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Drives a PruningJob. Watches HardwareClasses too, so a job waiting for its class moves on as soon as the class
@@ -28,7 +23,6 @@ import java.util.stream.Collectors;
 @ControllerConfiguration(name = PruningJobReconciler.NAME)
 public class PruningJobReconciler implements Reconciler<PruningJob> {
     public static final String NAME = "pruningjob";
-    static final String HARDWARE_CLASS_INDEX = "spec.hardwareClass";
 
     public static final String REASON_HARDWARE_CLASS_NOT_FOUND = "HardwareClassNotFound";
     public static final String REASON_AWAITING_RUN = "AwaitingRun";
@@ -37,20 +31,8 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
 
     @Override
     public List<EventSource<?, PruningJob>> prepareEventSources(EventSourceContext<PruningJob> context) {
-        context.getPrimaryCache().addIndexer(HARDWARE_CLASS_INDEX,
-                pj -> pj.getSpec() == null || pj.getSpec().hardwareClass == null ? List.of() : List.of(pj.getSpec().hardwareClass));
-        var config = InformerEventSourceConfiguration.from(HardwareClass.class, PruningJob.class)
-                .withName("hardwareclasses")
-                .withWatchAllNamespaces()
-                .withSecondaryToPrimaryMapper(hwc -> jobsUsing(context, hwc.getMetadata().getName()))
-                .withPrimaryToSecondaryMapper((PruningJob pj) -> Set.of(new ResourceID(pj.getSpec().hardwareClass)))
-                .build();
-        return List.of(new InformerEventSource<>(config, context));
-    }
-
-    private static Set<ResourceID> jobsUsing(EventSourceContext<PruningJob> context, String hardwareClass) {
-        return context.getPrimaryCache().byIndex(HARDWARE_CLASS_INDEX, hardwareClass).stream()
-                .map(ResourceID::fromResource).collect(Collectors.toSet());
+        return List.of(HardwareClassWatch.create(context, PruningJob.class,
+                pj -> pj.getSpec() == null ? null : pj.getSpec().hardwareClass));
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.pollard.api.HardwareClass;
+import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.PruningJob;
 import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
@@ -108,6 +109,7 @@ class InstallManifestsTest {
 
             Operator operator = new Operator(o -> o.withKubernetesClient(asOperator).withCloseClientOnStop(false));
             operator.register(new PruningJobReconciler());
+            operator.register(new InferenceDeploymentReconciler());
             operator.start();
             try {
                 String namespace = RealApiServer.newNamespace(admin, "rbac");
@@ -124,6 +126,20 @@ class InstallManifestsTest {
                     assertThat(admin.v1().events().inNamespace(namespace).list().getItems()).isNotEmpty();
                 });
                 assertThat(asOperator.resources(HardwareClass.class).list().getItems()).isNotNull();
+
+                InferenceDeployment infd = admin.getKubernetesSerialization()
+                        .convertValue(Resources.readYaml("examples/inferencedeployment.yaml"), InferenceDeployment.class);
+                infd.getMetadata().setNamespace(namespace);
+                infd.getSpec().hardwareClass = null;
+                admin.resource(infd).create();
+                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                    assertThat(admin.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
+                    assertThat(admin.services().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
+                    InferenceDeployment seen = admin.resources(InferenceDeployment.class).inNamespace(namespace)
+                            .withName("fashion-cnn").get();
+                    assertThat(seen.getStatus().conditions.get(0).getReason())
+                            .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT);
+                });
             } finally {
                 operator.stop();
             }

@@ -1,0 +1,127 @@
+package dev.pollard.operator;
+
+import dev.pollard.api.HardwareClass;
+import dev.pollard.api.HardwareClassSpec;
+import dev.pollard.api.InferenceDeployment;
+import dev.pollard.api.InferenceDeploymentSpec;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The Deployment that serves an InferenceDeployment's model with {@code pollard serve}. */
+public class ServingDeployment extends CRUDKubernetesDependentResource<Deployment, InferenceDeployment> {
+    static final String COMPONENT = "serving";
+    static final String MODEL_SHA_ANNOTATION = "pollard.dev/model-sha256";
+    static final int DEFAULT_PORT = 8080;
+
+    private final OperatorSettings settings = OperatorSettings.fromEnvironment();
+
+    public ServingDeployment() {
+        super(Deployment.class);
+    }
+
+    @Override
+    protected Deployment desired(InferenceDeployment infd, Context<InferenceDeployment> context) {
+        HardwareClassSpec hardware = context.getSecondaryResource(HardwareClass.class).map(HardwareClass::getSpec).orElse(null);
+        return render(infd, hardware, settings);
+    }
+
+    static Deployment render(InferenceDeployment infd, HardwareClassSpec hardware, OperatorSettings settings) {
+        InferenceDeploymentSpec spec = infd.getSpec();
+        InferenceDeploymentSpec.Runtime runtime = spec.runtime != null ? spec.runtime : new InferenceDeploymentSpec.Runtime();
+        int port = runtime.port != null ? runtime.port : DEFAULT_PORT;
+        StorageLocation model = StorageLocation.of("model", "spec.model.uri", spec.model.uri, spec.model.secretRef, false);
+
+        List<String> args = new ArrayList<>(List.of("serve", "--model", model.argument(), "--name", servedName(infd),
+                "--sha256", spec.model.sha256, "--host", "$(POD_IP)", "--port", Integer.toString(port)));
+        if (runtime.threads != null) {
+            args.addAll(List.of("--threads", runtime.threads.toString()));
+        }
+        List<EnvVar> env = new ArrayList<>();
+        env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
+                .endFieldRef().endValueFrom().build());
+        env.addAll(model.env());
+        List<Volume> volumes = new ArrayList<>();
+        List<VolumeMount> mounts = new ArrayList<>();
+        model.volume().ifPresent(volumes::add);
+        model.mount().ifPresent(mounts::add);
+        volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+        mounts.add(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
+
+        var container = new ContainerBuilder().withName("server")
+                .withImage(runtime.image != null ? runtime.image : settings.workerImage())
+                .withArgs(args).withEnv(env)
+                .addNewPort().withName("http").withContainerPort(port).endPort()
+                .withNewReadinessProbe().withNewHttpGet().withPath("/v2/health/ready").withPort(new IntOrString("http"))
+                .endHttpGet().withPeriodSeconds(5).endReadinessProbe()
+                .withNewLivenessProbe().withNewHttpGet().withPath("/v2/health/live").withPort(new IntOrString("http"))
+                .endHttpGet().withInitialDelaySeconds(10).withPeriodSeconds(20).endLivenessProbe()
+                .withResources(resources(runtime.resources, hardware))
+                .withVolumeMounts(mounts)
+                .withSecurityContext(PodSecurity.container())
+                .build();
+        var pod = new PodSpecBuilder().withSecurityContext(PodSecurity.pod()).withContainers(container).withVolumes(volumes)
+                .withAutomountServiceAccountToken(false);
+        if (hardware != null) {
+            pod.withNodeSelector(nodeSelector(hardware)).withTolerations(hardware.tolerations)
+                    .withRuntimeClassName(hardware.runtimeClassName);
+        }
+        Map<String, String> labels = Labels.all(infd, COMPONENT);
+        return new DeploymentBuilder()
+                .withNewMetadata().withName(infd.getMetadata().getName()).withNamespace(infd.getMetadata().getNamespace())
+                .withLabels(labels).endMetadata()
+                .withNewSpec().withReplicas(spec.replicas != null ? spec.replicas : 1)
+                .withNewSelector().withMatchLabels(Labels.selector(infd, COMPONENT)).endSelector()
+                // a new model must be ready before an old pod goes: a broken model never takes the service down
+                .withNewStrategy().withType("RollingUpdate").withNewRollingUpdate()
+                .withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1)).endRollingUpdate().endStrategy()
+                .withNewTemplate().withNewMetadata().withLabels(labels)
+                .withAnnotations(Map.of(MODEL_SHA_ANNOTATION, spec.model.sha256)).endMetadata()
+                .withSpec(pod.build()).endTemplate()
+                .endSpec().build();
+    }
+
+    static String servedName(InferenceDeployment infd) {
+        return infd.getSpec().model.name != null ? infd.getSpec().model.name : infd.getMetadata().getName();
+    }
+
+    /** Node labels a pod of this class needs: the class's selector plus the GPU product label. */
+    static Map<String, String> nodeSelector(HardwareClassSpec hardware) {
+        Map<String, String> selector = new HashMap<>();
+        if (hardware.nodeSelector != null) {
+            selector.putAll(hardware.nodeSelector);
+        }
+        if (hardware.gpu != null) {
+            selector.put("nvidia.com/gpu.product", hardware.gpu.product);
+        }
+        return selector;
+    }
+
+    /** The container's requests and limits, plus the class's GPUs (extended resources go in limits). */
+    static ResourceRequirements resources(ResourceRequirements requested, HardwareClassSpec hardware) {
+        var builder = requested != null ? new ResourceRequirementsBuilder(requested) : new ResourceRequirementsBuilder();
+        if (hardware != null && hardware.gpu != null) {
+            String name = hardware.gpu.resourceName != null ? hardware.gpu.resourceName : "nvidia.com/gpu";
+            int count = hardware.gpu.count != null ? hardware.gpu.count : 1;
+            builder.addToLimits(name, new Quantity(Integer.toString(count)));
+        }
+        return builder.build();
+    }
+}

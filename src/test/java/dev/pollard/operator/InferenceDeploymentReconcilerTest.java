@@ -1,0 +1,134 @@
+package dev.pollard.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.pollard.api.HardwareClass;
+import dev.pollard.api.InferenceDeployment;
+import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.Resources;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The InferenceDeployment reconciler against a real kube-apiserver (no kubelet here: readiness is reported by hand). */
+class InferenceDeploymentReconcilerTest {
+    private static KubernetesClient client;
+    private static Operator operator;
+    private static String hardwareClass;
+
+    @BeforeAll
+    static void startOperator() {
+        client = RealApiServer.adminClient();
+        Resources.installCrds(client);
+        hardwareClass = "gpu-" + UUID.randomUUID().toString().substring(0, 8);
+        HardwareClass hwc = client.getKubernetesSerialization()
+                .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
+        hwc.getMetadata().setName(hardwareClass);
+        client.resource(hwc).create();
+        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+        operator.register(new InferenceDeploymentReconciler());
+        operator.start();
+    }
+
+    @AfterAll
+    static void stopOperator() {
+        operator.stop();
+        client.resources(HardwareClass.class).withName(hardwareClass).delete();
+        client.close();
+    }
+
+    private static InferenceDeployment example(String namespace) {
+        InferenceDeployment infd = client.getKubernetesSerialization()
+                .convertValue(Resources.readYaml("examples/inferencedeployment.yaml"), InferenceDeployment.class);
+        infd.getMetadata().setNamespace(namespace);
+        infd.getSpec().hardwareClass = hardwareClass;
+        return infd;
+    }
+
+    @Test
+    void rendersARestrictedGpuDeploymentAndReportsReadinessAndTheServedModel() {
+        String namespace = RealApiServer.newNamespace(client, "serve");
+        InferenceDeployment infd = client.resource(example(namespace)).create();
+        String sha = infd.getSpec().model.sha256;
+
+        Deployment deployment = await().atMost(Duration.ofSeconds(60)).until(
+                () -> client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get(), d -> d != null);
+        var pod = deployment.getSpec().getTemplate().getSpec();
+        var container = pod.getContainers().get(0);
+        assertThat(container.getArgs()).containsSequence("--sha256", sha).containsSequence("--model", "/pollard/model/fashion-cnn/model.onnx");
+        assertThat(container.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3")
+                .containsEntry("pollard.dev/pool", "gpu");
+        assertThat(pod.getTolerations()).extracting(t -> t.getKey()).contains("nvidia.com/gpu");
+        assertThat(pod.getRuntimeClassName()).isEqualTo("nvidia");
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(container.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(pod.getVolumes()).anySatisfy(v -> {
+            assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("pollard-models");
+            assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
+        });
+        assertThat(deployment.getMetadata().getOwnerReferences()).extracting(o -> o.getKind()).containsExactly("InferenceDeployment");
+        assertThat(client.services().inNamespace(namespace).withName("fashion-cnn").get().getSpec().getPorts().get(0).getPort())
+                .isEqualTo(8080);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ready(namespace).getReason())
+                .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT));
+
+        // what the deployment controller and kubelets would report once both replicas serve
+        deployment.setStatus(new DeploymentStatusBuilder().withObservedGeneration(deployment.getMetadata().getGeneration())
+                .withReplicas(2).withUpdatedReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).build());
+        client.resource(deployment).updateStatus();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            InferenceDeployment seen = get(namespace);
+            assertThat(ready(namespace).getStatus()).isEqualTo("True");
+            assertThat(seen.getStatus().servedSha256).isEqualTo(sha);
+            assertThat(seen.getStatus().modelDigest).isEqualTo("sha256:" + sha.substring(0, 12));
+            assertThat(seen.getStatus().readyReplicas).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void aFileUriIsRefusedWithAReasonNamingTheField() {
+        String namespace = RealApiServer.newNamespace(client, "serve-bad");
+        InferenceDeployment infd = example(namespace);
+        infd.getSpec().model.uri = "file:///models/cnn.onnx";
+        client.resource(infd).create();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            Condition ready = ready(namespace);
+            assertThat(ready.getReason()).isEqualTo(InferenceDeploymentReconciler.REASON_INVALID_SPEC);
+            assertThat(ready.getMessage()).startsWith("spec.model.uri: file:// URIs only work for local runs");
+        });
+        assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+        assertThat(client.v1().events().inNamespace(namespace).list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(InferenceDeploymentReconciler.REASON_INVALID_SPEC));
+    }
+
+    @Test
+    void waitsForItsHardwareClassBeforeDeploying() {
+        String namespace = RealApiServer.newNamespace(client, "serve-wait");
+        InferenceDeployment infd = example(namespace);
+        infd.getSpec().hardwareClass = "absent-" + UUID.randomUUID().toString().substring(0, 8);
+        client.resource(infd).create();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(ready(namespace).getReason())
+                .isEqualTo(InferenceDeploymentReconciler.REASON_HARDWARE_CLASS_NOT_FOUND));
+        assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+    }
+
+    private static InferenceDeployment get(String namespace) {
+        return client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get();
+    }
+
+    private static Condition ready(String namespace) {
+        InferenceDeployment infd = get(namespace);
+        assertThat(infd.getStatus()).isNotNull();
+        return Conditions.find(infd.getStatus().conditions, Conditions.READY).orElseThrow();
+    }
+}
