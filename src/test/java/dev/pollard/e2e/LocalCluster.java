@@ -1,0 +1,61 @@
+package dev.pollard.e2e;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** A whole local control plane from e2e/cluster.sh (etcd, apiserver, controller-manager, scheduler), one per test class. */
+public final class LocalCluster implements AutoCloseable {
+    private final Path dir;
+    private final Path kubeconfig;
+
+    private LocalCluster(Path dir, Path kubeconfig) {
+        this.dir = dir;
+        this.kubeconfig = kubeconfig;
+    }
+
+    public static LocalCluster start() throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("pollard-e2e-");
+        Process up = new ProcessBuilder("e2e/cluster.sh", "up", dir.resolve("cluster").toString())
+                .redirectErrorStream(true).start();
+        String out = new String(up.getInputStream().readAllBytes());
+        if (up.waitFor() != 0) {
+            throw new IllegalStateException("e2e/cluster.sh up failed:\n" + out);
+        }
+        List<String> lines = out.lines().toList();
+        Path kubeconfig = Path.of(lines.get(lines.size() - 1));
+        System.out.println("[pollard-e2e] local control plane up, kubeconfig " + kubeconfig);
+        return new LocalCluster(dir, kubeconfig);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path kubeconfig() {
+        return kubeconfig;
+    }
+
+    public KubernetesClient client() throws IOException {
+        return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
+    }
+
+    /** How the process node and the tests start our application: the packaged jar on this JVM. */
+    public static List<String> pollardCommand() {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing: the e2e tests run after `mvn package`");
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        return List.of(java, "-Xmx1g", "-jar", jar.toString());
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        new ProcessBuilder("e2e/cluster.sh", "down", dir.resolve("cluster").toString()).inheritIO().start().waitFor();
+    }
+}

@@ -1,0 +1,412 @@
+package dev.pollard.e2e;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A test fixture that plays kubelet: it registers a Node labelled like a GPU node and runs the containers of pods
+ * bound to it as local processes of our own jar (every image is taken to be Pollard's), writing pod status back.
+ *
+ * <p>What a kubelet would mount is emulated by rewriting paths: a PVC claim is the directory {@code pvc/CLAIM} under
+ * the node's root, an emptyDir a directory per pod, and a container's mount path in its arguments and environment is
+ * replaced by that directory. Each pod gets its own loopback address (127.0.0.N) as its pod IP, so servers in
+ * different pods can use the same port. The termination message file is handed to the process in
+ * {@code POLLARD_TERMINATION_MESSAGE_PATH}.
+ */
+public final class ProcessNode implements AutoCloseable {
+    private static final Pattern VAR = Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)");
+
+    private final KubernetesClient client;
+    private final String name;
+    private final Path root;
+    private final List<String> javaCommand;
+    private final ScheduledExecutorService executor = Executors.newScheduledThreadPool(4);
+    private final Map<String, RunningPod> pods = new ConcurrentHashMap<>();
+    private final AtomicInteger nextIp = new AtomicInteger(2);
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private io.fabric8.kubernetes.client.Watch watch;
+
+    /** @param javaCommand how to start our application, e.g. [java, -jar, target/quarkus-app/quarkus-run.jar] */
+    public ProcessNode(KubernetesClient client, String name, Path root, List<String> javaCommand) {
+        this.client = client;
+        this.name = name;
+        this.root = root;
+        this.javaCommand = List.copyOf(javaCommand);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The directory standing for a PVC's volume. */
+    public Path claimDir(String claim) {
+        return root.resolve("pvc").resolve(claim);
+    }
+
+    /** Registers the node with the given labels and extended resources (e.g. nvidia.com/gpu) and starts taking pods. */
+    public ProcessNode start(Map<String, String> labels, Map<String, String> extendedResources) {
+        Map<String, Quantity> capacity = new LinkedHashMap<>();
+        capacity.put("cpu", new Quantity("8"));
+        capacity.put("memory", new Quantity("32Gi"));
+        capacity.put("pods", new Quantity("20"));
+        extendedResources.forEach((k, v) -> capacity.put(k, new Quantity(v)));
+        Map<String, String> allLabels = new HashMap<>(labels);
+        allLabels.put("kubernetes.io/hostname", name);
+        allLabels.put("kubernetes.io/os", "linux");
+        Node node = new NodeBuilder().withNewMetadata().withName(name).withLabels(allLabels).endMetadata().build();
+        client.nodes().resource(node).create();
+        client.nodes().withName(name).editStatus(n -> new NodeBuilder(n).withNewStatus()
+                .withCapacity(capacity).withAllocatable(capacity)
+                .addNewAddress().withType("InternalIP").withAddress("127.0.0.1").endAddress()
+                .addNewAddress().withType("Hostname").withAddress(name).endAddress()
+                .withConditions(new NodeConditionBuilder().withType("Ready").withStatus("True").withReason("KubeletReady")
+                        .withMessage("process node is ready").withLastHeartbeatTime(now()).withLastTransitionTime(now()).build())
+                .withNewNodeInfo().withArchitecture("amd64").withOperatingSystem("linux").withKubeletVersion("v0.0.0-process-node")
+                .withContainerRuntimeVersion("process://1").withBootID("").withKernelVersion("").withKubeProxyVersion("")
+                .withMachineID("").withOsImage("process node").withSystemUUID("").endNodeInfo()
+                .endStatus().build());
+        // the API server taints a new node not-ready; the node lifecycle controller (off in this cluster: it would want
+        // heartbeats) lifts the taint once the node reports Ready, so the fixture does it
+        client.nodes().withName(name).edit(n -> new NodeBuilder(n).editSpec().withTaints(List.of()).endSpec().build());
+        watch = client.pods().inAnyNamespace().withField("spec.nodeName", name).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, Pod pod) {
+                executor.execute(() -> onPod(action, pod));
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+        return this;
+    }
+
+    private synchronized void onPod(Watcher.Action action, Pod pod) {
+        String uid = pod.getMetadata().getUid();
+        if (action == Watcher.Action.DELETED) {
+            RunningPod running = pods.remove(uid);
+            if (running != null) {
+                running.kill();
+            }
+            return;
+        }
+        if (pod.getMetadata().getDeletionTimestamp() != null) {
+            RunningPod running = pods.remove(uid);
+            if (running != null) {
+                running.kill();
+            }
+            try {
+                client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
+                        .withGracePeriod(0).delete();
+            } catch (KubernetesClientException ignored) {
+                // already gone
+            }
+            return;
+        }
+        if (!pods.containsKey(uid) && (pod.getStatus() == null || pod.getStatus().getPhase() == null
+                || "Pending".equals(pod.getStatus().getPhase()))) {
+            RunningPod running = new RunningPod(pod, "127.0.0." + nextIp.getAndIncrement());
+            pods.put(uid, running);
+            running.start();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (watch != null) {
+            watch.close();
+        }
+        pods.values().forEach(RunningPod::kill);
+        executor.shutdownNow();
+        try {
+            client.nodes().withName(name).delete();
+        } catch (KubernetesClientException ignored) {
+            // the cluster may already be gone
+        }
+    }
+
+    private static String now() {
+        return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    /** One pod's single container, run as a process; restarted when the pod's restart policy says so. */
+    private final class RunningPod {
+        private final Pod pod;
+        private final String ip;
+        private final Container container;
+        private final Path dir;
+        private volatile Process process;
+        private volatile boolean killed;
+        private volatile boolean ready;
+        private int restarts;
+
+        RunningPod(Pod pod, String ip) {
+            this.pod = pod;
+            this.ip = ip;
+            this.container = pod.getSpec().getContainers().get(0);
+            this.dir = root.resolve("pods").resolve(pod.getMetadata().getUid());
+        }
+
+        void start() {
+            try {
+                Files.createDirectories(dir);
+                launch();
+            } catch (IOException | RuntimeException e) {
+                terminated(128, "ContainerCannotRun", e.toString());
+            }
+        }
+
+        private void launch() throws IOException {
+            Map<String, String> env = environment();
+            List<String> command = new ArrayList<>(javaCommand);
+            for (String arg : container.getArgs()) {
+                command.add(mapPaths(expand(arg, env)));
+            }
+            Path terminationFile = dir.resolve(container.getName() + ".termination");
+            Files.deleteIfExists(terminationFile);
+            ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(container.getName() + ".log").toFile()));
+            builder.environment().putAll(env);
+            builder.environment().put("POLLARD_TERMINATION_MESSAGE_PATH", terminationFile.toString());
+            process = builder.start();
+            running();
+            process.onExit().thenAccept(p -> exited(p.exitValue(), terminationFile));
+            if (container.getReadinessProbe() != null && container.getReadinessProbe().getHttpGet() != null) {
+                executor.schedule(this::probe, 1, TimeUnit.SECONDS);
+            } else {
+                ready = true;
+                running();
+            }
+        }
+
+        private Map<String, String> environment() {
+            Map<String, String> env = new LinkedHashMap<>();
+            env.put("HOME", dir.toString());
+            for (EnvVar e : container.getEnv() == null ? List.<EnvVar>of() : container.getEnv()) {
+                String value = e.getValue();
+                if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null) {
+                    value = switch (e.getValueFrom().getFieldRef().getFieldPath()) {
+                        case "status.podIP" -> ip;
+                        case "metadata.name" -> pod.getMetadata().getName();
+                        case "metadata.namespace" -> pod.getMetadata().getNamespace();
+                        case "spec.nodeName" -> name;
+                        default -> null;
+                    };
+                } else if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
+                    var ref = e.getValueFrom().getSecretKeyRef();
+                    Secret secret = client.secrets().inNamespace(pod.getMetadata().getNamespace()).withName(ref.getName()).get();
+                    String data = secret == null || secret.getData() == null ? null : secret.getData().get(ref.getKey());
+                    value = data == null ? null : new String(Base64.getDecoder().decode(data), StandardCharsets.UTF_8);
+                }
+                if (value != null) {
+                    env.put(e.getName(), expand(mapPaths(value), env));
+                }
+            }
+            return env;
+        }
+
+        /** Kubernetes' $(VAR) expansion of arguments from the container's environment. */
+        private String expand(String text, Map<String, String> env) {
+            Matcher m = VAR.matcher(text);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(out, Matcher.quoteReplacement(env.getOrDefault(m.group(1), m.group())));
+            }
+            return m.appendTail(out).toString();
+        }
+
+        /** What a kubelet mounts: a mount path at the start of a value becomes the volume's directory here. */
+        private String mapPaths(String value) {
+            if (container.getVolumeMounts() == null) {
+                return value;
+            }
+            for (VolumeMount mount : container.getVolumeMounts()) {
+                String path = mount.getMountPath();
+                if (value.equals(path) || value.startsWith(path + "/")) {
+                    return volumeDir(mount.getName()) + value.substring(path.length());
+                }
+            }
+            return value;
+        }
+
+        private Path volumeDir(String volumeName) {
+            Volume volume = pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals(volumeName)).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no volume " + volumeName));
+            try {
+                Path dir = volume.getPersistentVolumeClaim() != null
+                        ? claimDir(volume.getPersistentVolumeClaim().getClaimName())
+                        : this.dir.resolve("volumes").resolve(volumeName);
+                return Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void probe() {
+            if (killed || process == null || !process.isAlive()) {
+                return;
+            }
+            var get = container.getReadinessProbe().getHttpGet();
+            int port = get.getPort().getIntVal() != null ? get.getPort().getIntVal()
+                    : container.getPorts().stream().filter(p -> get.getPort().getStrVal().equals(p.getName()))
+                            .findFirst().orElseThrow().getContainerPort();
+            boolean ok;
+            try {
+                var response = http.send(HttpRequest.newBuilder(URI.create("http://" + ip + ":" + port + get.getPath()))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                ok = response.statusCode() >= 200 && response.statusCode() < 400;
+            } catch (IOException e) {
+                ok = false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (ok != ready) {
+                ready = ok;
+                running();
+            }
+            executor.schedule(this::probe, 1, TimeUnit.SECONDS);
+        }
+
+        private void exited(int exitCode, Path terminationFile) {
+            if (killed) {
+                return;
+            }
+            String message = "";
+            try {
+                if (Files.exists(terminationFile)) {
+                    byte[] bytes = Files.readAllBytes(terminationFile);
+                    message = new String(bytes, 0, Math.min(bytes.length, 4096), StandardCharsets.UTF_8);
+                } else if (exitCode != 0 && "FallbackToLogsOnError".equals(container.getTerminationMessagePolicy())) {
+                    List<String> lines = Files.readAllLines(dir.resolve(container.getName() + ".log"));
+                    message = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+                }
+            } catch (IOException e) {
+                message = "could not read termination message: " + e.getMessage();
+            }
+            String policy = pod.getSpec().getRestartPolicy();
+            if ("Always".equals(policy) || ("OnFailure".equals(policy) && exitCode != 0)) {
+                restarts++;
+                ready = false;
+                executor.schedule(() -> {
+                    try {
+                        launch();
+                    } catch (IOException e) {
+                        terminated(128, "ContainerCannotRun", e.toString());
+                    }
+                }, Math.min(10, restarts), TimeUnit.SECONDS);
+                return;
+            }
+            terminated(exitCode, exitCode == 0 ? "Completed" : "Error", message);
+        }
+
+        void kill() {
+            killed = true;
+            Process p = process;
+            if (p != null && p.isAlive()) {
+                p.destroy();
+                try {
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                        p.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    p.destroyForcibly();
+                }
+            }
+        }
+
+        private void running() {
+            ContainerStatus status = base().withReady(ready).withStarted(true)
+                    .withState(new ContainerStateBuilder().withNewRunning().withStartedAt(now()).endRunning().build()).build();
+            writeStatus("Running", status, ready);
+        }
+
+        private void terminated(int exitCode, String reason, String message) {
+            ContainerStatus status = base().withReady(false).withStarted(false)
+                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).withReason(reason)
+                            .withMessage(message).withFinishedAt(now()).endTerminated().build()).build();
+            writeStatus(exitCode == 0 ? "Succeeded" : "Failed", status, false);
+        }
+
+        private ContainerStatusBuilder base() {
+            return new ContainerStatusBuilder().withName(container.getName()).withImage(container.getImage())
+                    .withImageID("process://" + container.getImage()).withContainerID("process://" + pod.getMetadata().getUid())
+                    .withRestartCount(restarts);
+        }
+
+        private synchronized void writeStatus(String phase, ContainerStatus containerStatus, boolean podReady) {
+            if (killed) {
+                return;
+            }
+            List<PodCondition> conditions = List.of(
+                    condition("PodScheduled", true), condition("Initialized", true),
+                    condition("ContainersReady", podReady), condition("Ready", podReady));
+            try {
+                client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
+                        .editStatus(p -> {
+                            p.getStatus().setPhase(phase);
+                            p.getStatus().setPodIP(ip);
+                            p.getStatus().setPodIPs(List.of(new io.fabric8.kubernetes.api.model.PodIP(ip)));
+                            p.getStatus().setHostIP("127.0.0.1");
+                            if (p.getStatus().getStartTime() == null) {
+                                p.getStatus().setStartTime(now());
+                            }
+                            p.getStatus().setConditions(conditions);
+                            p.getStatus().setContainerStatuses(List.of(containerStatus));
+                            return p;
+                        });
+            } catch (KubernetesClientException e) {
+                // the pod may be gone (deleted by its owner); nothing left to report on
+            }
+        }
+
+        private PodCondition condition(String type, boolean status) {
+            return new PodConditionBuilder().withType(type).withStatus(status ? "True" : "False")
+                    .withLastTransitionTime(now()).build();
+        }
+    }
+}
