@@ -4,53 +4,69 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.pollard.api.HardwareClass;
+import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
+import dev.pollard.api.RunSummary;
 import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The PruningJob reconciler against a real kube-apiserver. */
+/**
+ * The PruningJob reconciler against a real kube-apiserver. No kubelet or Job controller runs in this tier, so the
+ * test writes the pod and Job status they would; the e2e suite runs the same path with real controllers.
+ */
 class PruningJobReconcilerTest {
-    private static KubernetesClient client;
-    private static Operator operator;
+    private static final String SHA = "a".repeat(64);
+    private KubernetesClient client;
+    private Operator operator;
+    private String namespace;
+    private String hardwareClass;
 
-    @BeforeAll
-    static void startOperator() {
+    @BeforeEach
+    void startOperator() {
         client = RealApiServer.adminClient();
         Resources.installCrds(client);
-        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-        operator.register(new PruningJobReconciler());
-        operator.start();
+        namespace = RealApiServer.newNamespace(client, "reconcile");
+        hardwareClass = "gpu-" + UUID.randomUUID().toString().substring(0, 8);
+        operator = startedOperator();
     }
 
-    @AfterAll
-    static void stopOperator() {
+    private Operator startedOperator() {
+        Operator o = new Operator(c -> c.withKubernetesClient(client).withCloseClientOnStop(false));
+        o.register(new PruningJobReconciler());
+        o.start();
+        return o;
+    }
+
+    @AfterEach
+    void stopOperator() {
         operator.stop();
+        client.resources(HardwareClass.class).withName(hardwareClass).delete();
         client.close();
     }
 
     @Test
-    void waitsForAMissingHardwareClassAndMovesOnWhenItIsCreated() {
-        String namespace = RealApiServer.newNamespace(client, "reconcile");
-        String hardwareClass = "gpu-" + UUID.randomUUID().toString().substring(0, 8);
-        PruningJob job = client.getKubernetesSerialization()
-                .convertValue(Resources.readYaml("examples/pruningjob.yaml"), PruningJob.class);
-        job.getMetadata().setNamespace(namespace);
-        job.getSpec().hardwareClass = hardwareClass;
-        client.resource(job).create();
-
+    void waitsForAMissingHardwareClassThenStartsExactlyOneRestrictedGpuJob() {
+        createPruningJob();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            PruningJobStatus status = status(namespace);
-            assertThat(status).isNotNull();
+            PruningJobStatus status = status();
             assertThat(status.observedGeneration).isEqualTo(1L);
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.PENDING);
             Condition ready = status.conditions.get(0);
@@ -59,33 +75,175 @@ class PruningJobReconcilerTest {
             assertThat(ready.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
             assertThat(ready.getMessage()).contains("HardwareClass '" + hardwareClass + "' not found");
         });
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events(namespace))
-                .anySatisfy(e -> {
-                    assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
-                    assertThat(e.getType()).isEqualTo("Warning");
-                    assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn");
-                }));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events()).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn");
+        }));
 
-        // nothing requeues the job on a timer: only the HardwareClass watch can wake it up
+        // nothing requeues a waiting job on a timer: only the HardwareClass watch can wake it up
+        createHardwareClass();
+        Job job = awaitOneJob();
+        assertThat(status().conditions.get(0).getReason())
+                .isIn(PruningJobReconciler.REASON_RUN_STARTED, PruningJobReconciler.REASON_RUNNING);
+        assertThat(status().jobName).isEqualTo(job.getMetadata().getName());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_STARTED)));
+        var pod = job.getSpec().getTemplate().getSpec();
+        var worker = pod.getContainers().get(0);
+        assertThat(worker.getArgs()).startsWith("prune").containsSequence("--target-reduction", "0.4")
+                .containsSequence("--epsilon", "0.01").containsSequence("--meter", "nvml")
+                .containsSequence("--model", "/pollard/model/fashion-cnn/model.onnx")
+                .containsSequence("--dataset", "/pollard/dataset/fashion-mnist");
+        assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3");
+        assertThat(pod.getRuntimeClassName()).isEqualTo("nvidia");
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+        assertThat(worker.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(worker.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(pod.getVolumes()).anySatisfy(v -> assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("pollard-data"));
+        assertThat(job.getMetadata().getOwnerReferences()).extracting(o -> o.getKind()).containsExactly("PruningJob");
+        assertThat(job.getSpec().getPodFailurePolicy().getRules().get(0).getOnExitCodes().getValues()).contains(2, 3);
+
+        // an operator restart adopts the run instead of starting another
+        operator.stop();
+        operator = startedOperator();
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(jobs()).hasSize(1));
+    }
+
+    @Test
+    void aSuccessfulRunFillsTheStatusAndDeploysThePrunedModel() {
+        createHardwareClass();
+        createPruningJob();
+        Job job = awaitOneJob();
+
+        RunSummary summary = new RunSummary();
+        summary.baseline = metrics(0.91, 2.0e-3);
+        summary.result = metrics(0.905, 1.1e-3);
+        summary.ratios = new PruningJobStatus.Ratios();
+        summary.ratios.energyReduction = 0.45;
+        summary.accuracyDrop = 0.005;
+        summary.artifact = new PruningJobStatus.Artifact();
+        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/model.onnx";
+        summary.artifact.sha256 = SHA;
+        finish(job, true, client.getKubernetesSerialization().asJson(summary));
+
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
+            assertThat(status.conditions.get(0).getStatus()).isEqualTo("True");
+            assertThat(status.ratios.energyReduction).isEqualTo(0.45);
+            assertThat(status.artifact.sha256).isEqualTo(SHA);
+            assertThat(status.hardware.hardwareClass).isEqualTo(hardwareClass);
+            assertThat(status.resultsByHardware).singleElement().satisfies(r -> assertThat(r.hardwareClass).isEqualTo(hardwareClass));
+        });
+        InferenceDeployment infd = client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get();
+        assertThat(infd.getSpec().model.sha256).isEqualTo(SHA);
+        assertThat(infd.getSpec().model.uri).isEqualTo(summary.artifact.uri);
+        assertThat(infd.getSpec().hardwareClass).isEqualTo(hardwareClass);
+
+        // a change of the HardwareClass starts a new run for the new hardware; the deployment stays until it succeeds
+        client.resources(HardwareClass.class).withName(hardwareClass).edit(h -> {
+            h.getSpec().energyModel.tdpWatts = 350.0;
+            return h;
+        });
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(jobs()).hasSize(2));
+        assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING);
+        assertThat(status().resultsByHardware).hasSize(1);
+        assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get()
+                .getSpec().model.sha256).isEqualTo(SHA);
+    }
+
+    @Test
+    void aFailedRunReportsTheWorkersOwnMessage() {
+        createHardwareClass();
+        createPruningJob();
+        Job job = awaitOneJob();
+        String error = "model /pollard/model/fashion-cnn/model.onnx: no such file";
+        finish(job, false, "{\"error\":\"" + error + "\"}");
+
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
+            assertThat(status.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
+            assertThat(status.conditions.get(0).getMessage()).endsWith(error);
+        });
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events())
+                .anySatisfy(e -> assertThat(e.getMessage()).endsWith(error)));
+        assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+    }
+
+    private static PruningJobStatus.ModelMetrics metrics(double accuracy, double joules) {
+        PruningJobStatus.ModelMetrics m = new PruningJobStatus.ModelMetrics();
+        m.accuracy = accuracy;
+        m.joulesPerInference = joules;
+        m.meter = "analytical";
+        return m;
+    }
+
+    /** What a kubelet and the Job controller would write when the worker ends with this termination message. */
+    private void finish(Job job, boolean success, String terminationMessage) {
+        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        var pod = new PodBuilder().withNewMetadata().withName(job.getMetadata().getName() + "-x").withNamespace(namespace)
+                .addToLabels("job-name", job.getMetadata().getName()).endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec()).build();
+        client.resource(pod).create();
+        client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).editStatus(p -> {
+            p.getStatus().setPhase(success ? "Succeeded" : "Failed");
+            p.getStatus().setContainerStatuses(List.of(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
+                    .withName("worker").withImage("img").withImageID("img").withReady(false).withRestartCount(0)
+                    .withNewState().withNewTerminated().withExitCode(success ? 0 : 2).withMessage(terminationMessage)
+                    .endTerminated().endState().build()));
+            return p;
+        });
+        String type = success ? "Complete" : "Failed";
+        String target = success ? "SuccessCriteriaMet" : "FailureTarget";
+        client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).editStatus(j -> {
+            j.setStatus(new JobStatusBuilder().withStartTime(now).withCompletionTime(success ? now : null)
+                    .withSucceeded(success ? 1 : 0).withFailed(success ? 0 : 1).withReady(0).withTerminating(0)
+                    .withConditions(new JobConditionBuilder().withType(target).withStatus("True").withReason("PodExit")
+                            .withLastTransitionTime(now).withLastProbeTime(now).build(),
+                            new JobConditionBuilder().withType(type).withStatus("True").withReason("PodExit")
+                            .withLastTransitionTime(now).withLastProbeTime(now).build())
+                    .build());
+            return j;
+        });
+    }
+
+    private void createPruningJob() {
+        PruningJob job = client.getKubernetesSerialization()
+                .convertValue(Resources.readYaml("examples/pruningjob.yaml"), PruningJob.class);
+        job.getMetadata().setNamespace(namespace);
+        job.getSpec().hardwareClass = hardwareClass;
+        client.resource(job).create();
+    }
+
+    private void createHardwareClass() {
         HardwareClass hwc = client.getKubernetesSerialization()
                 .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
         hwc.getMetadata().setName(hardwareClass);
         client.resource(hwc).create();
-
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            PruningJobStatus status = status(namespace);
-            assertThat(Conditions.find(status.conditions, PruningJobReconciler.HARDWARE_CLASS_RESOLVED))
-                    .hasValueSatisfying(c -> assertThat(c.getStatus()).isEqualTo("True"));
-            assertThat(status.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_AWAITING_RUN);
-        });
-        client.resource(hwc).delete();
+        // GPU clusters define the class's RuntimeClass (the NVIDIA GPU operator installs "nvidia"); pods need it to exist
+        client.resource(new io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder().withNewMetadata()
+                .withName(hwc.getSpec().runtimeClassName).endMetadata().withHandler("nvidia").build()).serverSideApply();
     }
 
-    private static PruningJobStatus status(String namespace) {
+    private Job awaitOneJob() {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(jobs()).hasSize(1));
+        return jobs().get(0);
+    }
+
+    private List<Job> jobs() {
+        return client.batch().v1().jobs().inNamespace(namespace).list().getItems();
+    }
+
+    private PruningJobStatus status() {
         return client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get().getStatus();
     }
 
-    private static java.util.List<Event> events(String namespace) {
+    private List<Event> events() {
         return client.v1().events().inNamespace(namespace).list().getItems();
     }
 }
