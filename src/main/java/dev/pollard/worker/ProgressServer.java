@@ -1,0 +1,59 @@
+package dev.pollard.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.pollard.api.RunSummary;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Serves the run's progress at {@code GET /progress} for the operator to poll: the worker needs no API credentials to
+ * report how far it is.
+ */
+public final class ProgressServer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpServer server;
+    private final AtomicReference<RunSummary.Progress> current = new AtomicReference<>(new RunSummary.Progress());
+
+    private ProgressServer(HttpServer server) {
+        this.server = server;
+    }
+
+    /** @param address host:port to listen on */
+    public static ProgressServer start(String address) throws IOException {
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("--progress-address: '" + address + "' is not host:port");
+        }
+        HttpServer server = HttpServer.create(
+                new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 8);
+        ProgressServer progress = new ProgressServer(server);
+        server.createContext("/progress", exchange -> {
+            byte[] body = JSON.writeValueAsString(progress.current.get()).getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        return progress;
+    }
+
+    public void update(String phase, Integer iteration, Double joulesPerInference, Double accuracy) {
+        RunSummary.Progress p = new RunSummary.Progress();
+        p.phase = phase;
+        p.iteration = iteration;
+        p.joulesPerInference = joulesPerInference;
+        p.accuracy = accuracy;
+        current.set(p);
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
