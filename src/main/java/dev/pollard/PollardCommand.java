@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "pollard", mixinStandardHelpOptions = true, versionProvider = PollardCommand.Version.class,
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
-        subcommands = {dev.pollard.operator.OperatorCommand.class})
+        subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class})
 public class PollardCommand implements Runnable {
 
     @Spec

@@ -1,0 +1,74 @@
+package dev.pollard.serve;
+
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.function.Supplier;
+
+/** Prometheus text-format metrics of the model server: requests, latency, inferences and, when metered, joules. */
+final class Metrics {
+    private static final double[] BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    private final String model;
+    private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
+    private final AtomicLong[] bucketCounts = new AtomicLong[BUCKETS.length];
+    private final AtomicLong latencyCount = new AtomicLong();
+    private final DoubleAdder latencySum = new DoubleAdder();
+    private final AtomicLong inferences = new AtomicLong();
+    private final Supplier<OptionalDouble> joulesPerInference;
+
+    Metrics(String model, Supplier<OptionalDouble> joulesPerInference) {
+        this.model = model;
+        this.joulesPerInference = joulesPerInference;
+        for (int i = 0; i < BUCKETS.length; i++) {
+            bucketCounts[i] = new AtomicLong();
+        }
+    }
+
+    void request(String endpoint, int code) {
+        requests.computeIfAbsent(endpoint + "\u0000" + code, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    void inference(int samples, double seconds) {
+        inferences.addAndGet(samples);
+        latencyCount.incrementAndGet();
+        latencySum.add(seconds);
+        for (int i = 0; i < BUCKETS.length; i++) {
+            if (seconds <= BUCKETS[i]) {
+                bucketCounts[i].incrementAndGet();
+            }
+        }
+    }
+
+    String render() {
+        StringBuilder out = new StringBuilder();
+        String m = "model=\"" + model + "\"";
+        out.append("# HELP pollard_requests_total HTTP requests by endpoint and status code.\n");
+        out.append("# TYPE pollard_requests_total counter\n");
+        requests.forEach((key, count) -> {
+            String[] parts = key.split("\u0000");
+            out.append("pollard_requests_total{").append(m).append(",endpoint=\"").append(parts[0]).append("\",code=\"")
+                    .append(parts[1]).append("\"} ").append(count.get()).append('\n');
+        });
+        out.append("# HELP pollard_inference_seconds Time to run one infer request in ONNX Runtime.\n");
+        out.append("# TYPE pollard_inference_seconds histogram\n");
+        for (int i = 0; i < BUCKETS.length; i++) {
+            out.append("pollard_inference_seconds_bucket{").append(m).append(",le=\"").append(BUCKETS[i]).append("\"} ")
+                    .append(bucketCounts[i].get()).append('\n');
+        }
+        out.append("pollard_inference_seconds_bucket{").append(m).append(",le=\"+Inf\"} ").append(latencyCount.get()).append('\n');
+        out.append("pollard_inference_seconds_sum{").append(m).append("} ").append(latencySum.sum()).append('\n');
+        out.append("pollard_inference_seconds_count{").append(m).append("} ").append(latencyCount.get()).append('\n');
+        out.append("# HELP pollard_inferences_total Samples inferred (a request may carry a batch).\n");
+        out.append("# TYPE pollard_inferences_total counter\n");
+        out.append("pollard_inferences_total{").append(m).append("} ").append(inferences.get()).append('\n');
+        OptionalDouble joules = joulesPerInference.get();
+        if (joules.isPresent()) {
+            out.append("# HELP pollard_joules_per_inference Energy per inferred sample, measured by the node's meter.\n");
+            out.append("# TYPE pollard_joules_per_inference gauge\n");
+            out.append("pollard_joules_per_inference{").append(m).append("} ").append(joules.getAsDouble()).append('\n');
+        }
+        return out.toString();
+    }
+}

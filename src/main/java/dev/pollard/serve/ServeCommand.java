@@ -1,0 +1,57 @@
+package dev.pollard.serve;
+
+import dev.pollard.data.Digests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalDouble;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code pollard serve}: what an InferenceDeployment's pods run. */
+@Command(name = "serve", description = "Serve an ONNX model over the Open Inference Protocol (KServe v2 REST) with "
+        + "ONNX Runtime, with Prometheus metrics at /metrics.")
+public class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "ONNX model file.")
+    Path model;
+
+    @Option(names = "--name", required = true, description = "Name the model is served under (/v2/models/NAME).")
+    String name;
+
+    @Option(names = "--sha256", description = "Refuse to start unless the model file has this sha256.")
+    String sha256;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (0: ONNX Runtime decides).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(model)) {
+            System.err.println("pollard serve: --model " + model + ": no such file");
+            return 2;
+        }
+        if (sha256 != null) {
+            String actual = Digests.sha256(model);
+            if (!actual.equalsIgnoreCase(sha256)) {
+                System.err.println("pollard serve: " + model + ": sha256 is " + actual + ", expected " + sha256
+                        + " (refusing to serve a different model)");
+                return 2;
+            }
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (ModelServer server = new ModelServer(model, name, host, port, threads, OptionalDouble::empty).start()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
+            System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, model, host, server.port(), name);
+            stopped.await();
+        }
+        return 0;
+    }
+}
