@@ -85,6 +85,24 @@ public final class ProcessNode implements AutoCloseable {
         return root.resolve("pvc").resolve(claim);
     }
 
+    /**
+     * What a storage provisioner does: a PersistentVolume bound to a new claim of this name (the scheduler will not
+     * place a pod whose claim is missing or unbound). Returns the directory that stands for the volume.
+     */
+    public Path provideClaim(String namespace, String claim) throws IOException {
+        Path dir = Files.createDirectories(claimDir(claim));
+        String pv = "pv-" + namespace + "-" + claim;
+        client.resource(new io.fabric8.kubernetes.api.model.PersistentVolumeBuilder().withNewMetadata().withName(pv).endMetadata()
+                .withNewSpec().withCapacity(Map.of("storage", new Quantity("1Gi"))).withAccessModes("ReadWriteMany")
+                .withStorageClassName("").withNewHostPath().withPath(dir.toString()).endHostPath()
+                .withNewClaimRef().withNamespace(namespace).withName(claim).endClaimRef().endSpec().build()).create();
+        client.resource(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder().withNewMetadata().withName(claim)
+                .withNamespace(namespace).endMetadata().withNewSpec().withAccessModes("ReadWriteMany").withStorageClassName("")
+                .withVolumeName(pv).withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources()
+                .endSpec().build()).create();
+        return dir;
+    }
+
     /** Registers the node with the given labels and extended resources (e.g. nvidia.com/gpu) and starts taking pods. */
     public ProcessNode start(Map<String, String> labels, Map<String, String> extendedResources) {
         Map<String, Quantity> capacity = new LinkedHashMap<>();
