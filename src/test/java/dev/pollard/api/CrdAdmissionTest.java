@@ -43,7 +43,9 @@ class CrdAdmissionTest {
     }
 
     static Stream<String> examples() {
-        return Stream.of("examples/hardwareclass-h100.yaml", "examples/pruningjob.yaml", "examples/inferencedeployment.yaml");
+        return Stream.concat(Stream.of("examples/hardwareclass-h100.yaml", "examples/pruningjob.yaml",
+                "examples/inferencedeployment.yaml"), Stream.of("h100", "h200", "a100", "l4", "t4", "generic-cpu")
+                .map(preset -> "examples/hardwareclasses/" + preset + ".yaml"));
     }
 
     @ParameterizedTest
