@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "pollard", mixinStandardHelpOptions = true, versionProvider = PollardCommand.Version.class,
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
-        subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class})
+        subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class,
+                dev.pollard.energy.ProfileCommand.class})
 public class PollardCommand implements Runnable {
 
     @Spec

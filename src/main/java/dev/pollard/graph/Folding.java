@@ -1,0 +1,91 @@
+package dev.pollard.graph;
+
+import java.util.List;
+
+/** Computing small constant tensors at load time, the way shape subgraphs need. */
+final class Folding {
+    private Folding() {
+    }
+
+    /** An elementwise operator over constants (broadcast), computed in double and kept int64 when every input is. */
+    static Tensor elementwise(String op, List<Tensor> inputs, long[] shape) {
+        int n = (int) Shapes.elements(shape);
+        boolean integral = inputs.stream().noneMatch(Tensor::isFloat) || op.equals("Equal") || op.equals("Less")
+                || op.equals("Greater");
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double a = at(inputs.get(0), shape, i);
+            double b = inputs.size() > 1 ? at(inputs.get(1), shape, i) : 0;
+            out[i] = switch (op) {
+                case "Add" -> a + b;
+                case "Sub" -> a - b;
+                case "Mul" -> a * b;
+                case "Div" -> integral ? Math.floorDiv((long) a, (long) b) : a / b;
+                case "Pow" -> Math.pow(a, b);
+                case "Equal" -> a == b ? 1 : 0;
+                case "Less" -> a < b ? 1 : 0;
+                case "Greater" -> a > b ? 1 : 0;
+                case "Where" -> a != 0 ? b : at(inputs.get(2), shape, i);
+                default -> throw new ModelException("cannot fold " + op);
+            };
+        }
+        if (op.equals("Where")) {
+            integral = !inputs.get(1).isFloat() && !inputs.get(2).isFloat();
+        }
+        if (integral) {
+            long[] v = new long[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = (long) out[i];
+            }
+            return Tensor.ofLongs(shape, v);
+        }
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) out[i];
+        }
+        return Tensor.ofFloats(shape, v);
+    }
+
+    /** The element of t that broadcasting maps to flat index i of the output shape. */
+    private static double at(Tensor t, long[] shape, int i) {
+        long[] dims = t.dims();
+        int offset = 0;
+        int stride = 1;
+        int rest = i;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            int coordinate = (int) (rest % shape[d]);
+            rest /= shape[d];
+            int td = d - (shape.length - dims.length);
+            if (td >= 0) {
+                if (dims[td] != 1) {
+                    offset += coordinate * stride;
+                }
+                stride *= (int) dims[td];
+            }
+        }
+        return t.isFloat() ? t.floats()[offset] : t.longs()[offset];
+    }
+
+    static Tensor concat(List<Tensor> parts) {
+        int n = parts.stream().mapToInt(t -> (int) t.size()).sum();
+        long[] v = new long[n];
+        int k = 0;
+        for (Tensor t : parts) {
+            for (int i = 0; i < t.size(); i++) {
+                v[k++] = t.isFloat() ? (long) t.floats()[i] : t.longs()[i];
+            }
+        }
+        return Tensor.ofLongs(new long[] {n}, v);
+    }
+
+    static Tensor gather1d(Tensor data, Tensor indices, long[] shape) {
+        int n = (int) indices.size();
+        long dim = data.dims()[0];
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) {
+            long idx = indices.longs()[i];
+            v[i] = data.longs()[(int) (idx < 0 ? idx + dim : idx)];
+        }
+        return Tensor.ofLongs(shape, v);
+    }
+}
