@@ -1,0 +1,145 @@
+package dev.pollard.graph;
+
+import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Physically removing units of a pruning group from every tensor that carries them, and the L2 importance of units. */
+public final class Surgery {
+    private Surgery() {
+    }
+
+    /** A model without the given units of the group (indices into the group's current width). */
+    public static OnnxModel remove(OnnxModel model, PruningGroup group, int[] indices) {
+        Set<Integer> drop = new HashSet<>();
+        for (int i : indices) {
+            if (i < 0 || i >= group.width()) {
+                throw new IllegalArgumentException("unit " + i + " is outside group " + group.id() + " of width " + group.width());
+            }
+            drop.add(i);
+        }
+        if (drop.size() >= group.width()) {
+            throw new IllegalArgumentException("cannot remove every unit of group " + group.id());
+        }
+        int[] keep = java.util.stream.IntStream.range(0, group.width()).filter(i -> !drop.contains(i)).toArray();
+        Map<String, Tensor> sliced = new HashMap<>();
+        for (PruningGroup.Member m : group.members()) {
+            Tensor t = sliced.getOrDefault(m.tensor(), model.initializers().get(m.tensor()));
+            sliced.put(m.tensor(), slice(t, m.axis(), m.span(), keep, group.width()));
+        }
+        Set<String> depthwise = new HashSet<>();
+        for (PruningGroup.Member m : group.members()) {
+            if (m.role() == PruningGroup.Role.NORMALIZATION && m.axis() == 0) {
+                depthwise.add(m.node());
+            }
+        }
+        OnnxMl.GraphProto.Builder graph = model.proto().getGraph().toBuilder();
+        for (int i = 0; i < graph.getInitializerCount(); i++) {
+            Tensor t = sliced.get(graph.getInitializer(i).getName());
+            if (t != null) {
+                graph.setInitializer(i, proto(graph.getInitializer(i).getName(), t));
+            }
+        }
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            OnnxMl.NodeProto n = graph.getNode(i);
+            if (n.getOpType().equals("Conv") && depthwise.contains(Attributes.label(n)) && Attributes.i(n, "group", 1) > 1) {
+                OnnxMl.NodeProto.Builder b = n.toBuilder();
+                for (int a = 0; a < b.getAttributeCount(); a++) {
+                    if (b.getAttribute(a).getName().equals("group")) {
+                        b.setAttribute(a, b.getAttribute(a).toBuilder().setI(keep.length));
+                    }
+                }
+                graph.setNode(i, b);
+            }
+        }
+        graph.clearValueInfo(); // intermediate shape annotations are stale now; runtimes infer them again
+        return OnnxModel.of(model.proto().toBuilder().setGraph(graph).build(), model.source());
+    }
+
+    /** Keeps the given units along one axis, each unit being {@code span} consecutive entries. */
+    static Tensor slice(Tensor t, int axis, int span, int[] keep, int width) {
+        long[] dims = t.dims();
+        if (dims[axis] != (long) width * span) {
+            throw new IllegalStateException("tensor " + Arrays.toString(dims) + " axis " + axis + " is not " + width + " x " + span);
+        }
+        long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, axis));
+        long inner = Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length)) * span;
+        float[] out = new float[(int) (outer * keep.length * inner)];
+        int k = 0;
+        for (long o = 0; o < outer; o++) {
+            for (int unit : keep) {
+                int from = (int) ((o * width + unit) * inner);
+                System.arraycopy(t.floats(), from, out, k, (int) inner);
+                k += (int) inner;
+            }
+        }
+        long[] newDims = dims.clone();
+        newDims[axis] = (long) keep.length * span;
+        return Tensor.ofFloats(newDims, out);
+    }
+
+    /** L2 norm of each unit over every member of the group (Torch-Pruning's "group L2"). */
+    public static double[] l2(OnnxModel model, PruningGroup group) {
+        double[] sums = new double[group.width()];
+        Set<String> seen = new HashSet<>();
+        for (PruningGroup.Member m : group.members()) {
+            if (!seen.add(m.tensor() + "/" + m.axis())) {
+                continue;
+            }
+            Tensor t = model.initializers().get(m.tensor());
+            long[] dims = t.dims();
+            long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, m.axis()));
+            long inner = Shapes.elements(Arrays.copyOfRange(dims, m.axis() + 1, dims.length)) * m.span();
+            for (long o = 0; o < outer; o++) {
+                for (int unit = 0; unit < group.width(); unit++) {
+                    int from = (int) ((o * group.width() + unit) * inner);
+                    for (int j = 0; j < inner; j++) {
+                        double v = t.floats()[from + j];
+                        sums[unit] += v * v;
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < sums.length; i++) {
+            sums[i] = Math.sqrt(sums[i]);
+        }
+        return sums;
+    }
+
+    /** A model with some weights replaced (same shapes), e.g. after fine-tuning. */
+    public static OnnxModel withWeights(OnnxModel model, Map<String, float[]> weights) {
+        OnnxMl.GraphProto.Builder graph = model.proto().getGraph().toBuilder();
+        for (int i = 0; i < graph.getInitializerCount(); i++) {
+            String name = graph.getInitializer(i).getName();
+            float[] v = weights.get(name);
+            if (v != null) {
+                Tensor old = model.initializers().get(name);
+                if (v.length != old.size()) {
+                    throw new IllegalArgumentException("weights for " + name + " have " + v.length + " values, the tensor "
+                            + Arrays.toString(old.dims()) + " has " + old.size());
+                }
+                graph.setInitializer(i, proto(name, Tensor.ofFloats(old.dims(), v)));
+            }
+        }
+        return OnnxModel.of(model.proto().toBuilder().setGraph(graph).build(), model.source());
+    }
+
+    static OnnxMl.TensorProto proto(String name, Tensor t) {
+        ByteBuffer raw = ByteBuffer.allocate(t.floats().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(t.floats());
+        OnnxMl.TensorProto.Builder b = OnnxMl.TensorProto.newBuilder().setName(name).setDataType(1)
+                .setRawData(ByteString.copyFrom(raw.array()));
+        for (long d : t.dims()) {
+            b.addDims(d);
+        }
+        return b.build();
+    }
+
+}
