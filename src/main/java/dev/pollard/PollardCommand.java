@@ -10,7 +10,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "pollard", mixinStandardHelpOptions = true, versionProvider = PollardCommand.Version.class,
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
         subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class,
-                dev.pollard.energy.ProfileCommand.class})
+                dev.pollard.energy.ProfileCommand.class, dev.pollard.graph.InspectCommand.class,
+                dev.pollard.graph.PruneUniformCommand.class})
 public class PollardCommand implements Runnable {
 
     @Spec

@@ -27,8 +27,8 @@ public final class OnnxModel {
     private final Map<String, Tensor> initializers;
     private final List<Input> inputs;
 
-    private OnnxModel(OnnxMl.ModelProto proto, String source) {
-        this.proto = proto;
+    private OnnxModel(OnnxMl.ModelProto original, String source) {
+        this.proto = untieConstants(original);
         this.source = source;
         Map<String, Tensor> init = new LinkedHashMap<>();
         for (OnnxMl.TensorProto t : proto.getGraph().getInitializerList()) {
@@ -42,6 +42,31 @@ public final class OnnxModel {
             }
         }
         this.inputs = List.copyOf(in);
+    }
+
+    /**
+     * PyTorch stores identical constants once and hands them out through Identity nodes (zero biases of folded
+     * BatchNorms, for instance). Pruning slices each layer's weights differently, so every such output becomes an
+     * initializer of its own, and the Identity node goes.
+     */
+    static OnnxMl.ModelProto untieConstants(OnnxMl.ModelProto model) {
+        OnnxMl.GraphProto graph = model.getGraph();
+        Map<String, OnnxMl.TensorProto> init = new LinkedHashMap<>();
+        graph.getInitializerList().forEach(t -> init.put(t.getName(), t));
+        boolean any = graph.getNodeList().stream()
+                .anyMatch(n -> n.getOpType().equals("Identity") && init.containsKey(n.getInput(0)));
+        if (!any) {
+            return model;
+        }
+        OnnxMl.GraphProto.Builder b = graph.toBuilder().clearNode();
+        for (OnnxMl.NodeProto n : graph.getNodeList()) {
+            if (n.getOpType().equals("Identity") && init.containsKey(n.getInput(0))) {
+                b.addInitializer(init.get(n.getInput(0)).toBuilder().setName(n.getOutput(0)));
+            } else {
+                b.addNode(n);
+            }
+        }
+        return model.toBuilder().setGraph(b).build();
     }
 
     public static OnnxModel load(Path file) {
