@@ -2,11 +2,14 @@
 # Installs what the tests need on a fresh Debian machine; idempotent and cached, so later runs take seconds.
 #   - Debian packages: the Fashion-MNIST dataset, gcc (fake NVML library), Go (control plane build)
 #   - a real Kubernetes control plane + etcd built from their Go modules (e2e/build-k8s.sh, cached under ~/.cache/pollard)
+#   - ONNX exports of real architectures made with PyTorch from PyPI (fixtures/make-fixtures.sh, cached likewise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(dataset-fashion-mnist gcc libc6-dev)
 command -v go >/dev/null || packages+=(golang-go)
+command -v python3 >/dev/null || packages+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
 command -v mvn >/dev/null || packages+=(maven)
 command -v java >/dev/null || packages+=(openjdk-17-jdk-headless)
 missing=()
@@ -19,4 +22,5 @@ if ((${#missing[@]})); then
 fi
 
 e2e/build-k8s.sh >/dev/null
-echo "setup: ready (control plane: $(e2e/build-k8s.sh))" >&2
+fixtures/make-fixtures.sh >/dev/null
+echo "setup: ready (control plane: $(e2e/build-k8s.sh); fixtures: $(fixtures/make-fixtures.sh))" >&2

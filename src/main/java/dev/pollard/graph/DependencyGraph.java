@@ -25,10 +25,12 @@ public final class DependencyGraph {
     private final ShapeInference shapes;
     private final Map<String, Integer> spaceOf = new HashMap<>(); // value -> channel space
     private final Map<String, Integer> spanOf = new HashMap<>(); // flattened value -> columns per channel
+    private final Map<String, Integer> axisOf = new HashMap<>(); // value -> its channel axis (1 for NCHW, last for [.., F])
     private final List<Integer> parent = new ArrayList<>(); // union-find over spaces
     private final List<Integer> widths = new ArrayList<>();
     private final Map<Integer, List<PruningGroup.Member>> members = new HashMap<>();
     private final Map<Integer, String> names = new HashMap<>();
+    private final Map<Integer, String> kinds = new HashMap<>();
     private final Set<Integer> frozen = new HashSet<>();
 
     private DependencyGraph(OnnxModel model) {
@@ -51,11 +53,12 @@ public final class DependencyGraph {
         return g.collect();
     }
 
-    private int newSpace(int width, String name) {
+    private int newSpace(int width, OnnxMl.NodeProto producer) {
         int id = parent.size();
         parent.add(id);
         widths.add(width);
-        names.put(id, name);
+        names.put(id, Attributes.label(producer));
+        kinds.put(id, producer.getOpType().equals("Conv") ? "conv-channels" : "linear-neurons");
         members.put(id, new ArrayList<>());
         return id;
     }
@@ -106,11 +109,45 @@ public final class DependencyGraph {
         }
     }
 
+    /** Records that the value's units along this axis are the units of a space. */
+    private void put(String value, int space, int axis) {
+        spaceOf.put(value, space);
+        axisOf.put(value, axis);
+    }
+
+    private int axis(String value) {
+        return axisOf.getOrDefault(value, 1);
+    }
+
     private void visit(OnnxMl.NodeProto n) {
         String op = n.getOpType();
         String x = n.getInputCount() > 0 ? n.getInput(0) : "";
         Integer in = spaceOf.get(x);
+        if (in != null && axis(x) != 1 && !java.util.Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape").contains(op)
+                && !CHANNEL_PRESERVING.contains(op)) {
+            freezeInputs(n); // units on the last axis of a 3-D tensor: only linear layers and elementwise ops are traced
+            return;
+        }
         switch (op) {
+            case "MatMul" -> {
+                String w = n.getInput(1);
+                long[] ws = shapes.shape(w);
+                if (!model.initializers().containsKey(w) || ws.length != 2) {
+                    freezeInputs(n); // activations times activations (attention scores): heads are not traced yet
+                    break;
+                }
+                long[] xs = shapes.shape(x);
+                if (in != null) {
+                    if (axis(x) == xs.length - 1 && spanOf.getOrDefault(x, 1) == 1) {
+                        member(in, w, 0, 1, n, PruningGroup.Role.CONSUMER);
+                    } else {
+                        frozen.add(find(in));
+                    }
+                }
+                int out = newSpace((int) ws[1], n);
+                member(out, w, 1, 1, n, PruningGroup.Role.PRODUCER);
+                put(n.getOutput(0), out, xs.length - 1);
+            }
             case "Conv" -> {
                 long[] w = shapes.shape(n.getInput(1));
                 long group = Attributes.i(n, "group", 1);
@@ -126,7 +163,7 @@ public final class DependencyGraph {
                             frozen.add(find(in)); // grouped convolution: channels would cross groups
                         }
                     }
-                    out = newSpace((int) w[0], Attributes.label(n));
+                    out = newSpace((int) w[0], n);
                     member(out, n.getInput(1), 0, 1, n, PruningGroup.Role.PRODUCER);
                     if (group > 1) {
                         frozen.add(find(out));
@@ -135,7 +172,7 @@ public final class DependencyGraph {
                 if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
                     member(out, n.getInput(2), 0, 1, n, PruningGroup.Role.PRODUCER);
                 }
-                spaceOf.put(n.getOutput(0), out);
+                put(n.getOutput(0), out, 1);
             }
             case "Gemm" -> {
                 boolean transB = Attributes.i(n, "transB", 0) == 1;
@@ -147,7 +184,7 @@ public final class DependencyGraph {
                     member(in, n.getInput(1), transB ? 1 : 0, spanOf.getOrDefault(x, 1), n, PruningGroup.Role.CONSUMER);
                 }
                 long[] w = shapes.shape(n.getInput(1));
-                int out = newSpace((int) (transB ? w[0] : w[1]), Attributes.label(n));
+                int out = newSpace((int) (transB ? w[0] : w[1]), n);
                 member(out, n.getInput(1), transB ? 0 : 1, 1, n, PruningGroup.Role.PRODUCER);
                 if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
                     if (shapes.shape(n.getInput(2)).length == 1 && shapes.shape(n.getInput(2))[0] > 1) {
@@ -156,14 +193,14 @@ public final class DependencyGraph {
                         frozen.add(out); // a broadcast bias cannot be sliced per unit
                     }
                 }
-                spaceOf.put(n.getOutput(0), out);
+                put(n.getOutput(0), out, 1);
             }
             case "BatchNormalization" -> {
                 if (in != null) {
                     for (int i = 1; i < 5; i++) {
                         member(in, n.getInput(i), 0, 1, n, PruningGroup.Role.NORMALIZATION);
                     }
-                    spaceOf.put(n.getOutput(0), in);
+                    put(n.getOutput(0), in, 1);
                 }
             }
             case "Add", "Sub", "Mul", "Div" -> {
@@ -171,15 +208,22 @@ public final class DependencyGraph {
                 Integer b = spaceOf.get(n.getInput(1));
                 long[] sa = shapes.shape(n.getInput(0));
                 long[] sb = shapes.shape(n.getInput(1));
-                if (a != null && b != null && java.util.Arrays.equals(sa, sb)) {
+                if (a != null && b != null && java.util.Arrays.equals(sa, sb)
+                        && axis(n.getInput(0)) == axis(n.getInput(1))) {
                     union(a, b); // residual connection: both sides' channel i meet
-                    spaceOf.put(n.getOutput(0), find(a));
+                    put(n.getOutput(0), find(a), axis(n.getInput(0)));
                 } else if (a != null || b != null) {
-                    // with a constant of the channel's size (a scale or shift per channel) we would need to slice it too
+                    String mine = a != null ? n.getInput(0) : n.getInput(1);
                     String other = a != null ? n.getInput(1) : n.getInput(0);
                     int space = a != null ? a : b;
-                    if (shapes.constant(other) != null && Shapes.elements(shapes.shape(other)) == 1) {
-                        spaceOf.put(n.getOutput(0), space);
+                    long[] os = shapes.shape(other);
+                    boolean lastAxis = axis(mine) == shapes.shape(mine).length - 1;
+                    if (shapes.constant(other) != null && Shapes.elements(os) == 1) {
+                        put(n.getOutput(0), space, axis(mine)); // a scalar: every unit alike
+                    } else if (op.equals("Add") && lastAxis && model.initializers().containsKey(other) && os.length == 1
+                            && os[0] == widths.get(find(space))) {
+                        member(space, other, 0, 1, n, PruningGroup.Role.PRODUCER); // the bias of a MatMul linear layer
+                        put(n.getOutput(0), space, axis(mine));
                     } else {
                         freezeInputs(n);
                     }
@@ -191,7 +235,7 @@ public final class DependencyGraph {
                     long[] after = shapes.shape(n.getOutput(0));
                     // NCHW -> [N, C*H*W]: channel c owns H*W consecutive columns
                     if (before.length >= 2 && after.length == 2 && after[0] == before[0] && spanOf.getOrDefault(x, 1) == 1) {
-                        spaceOf.put(n.getOutput(0), in);
+                        put(n.getOutput(0), in, 1);
                         spanOf.put(n.getOutput(0), (int) (after[1] / before[1]));
                     } else {
                         frozen.add(find(in));
@@ -203,7 +247,7 @@ public final class DependencyGraph {
             }
             default -> {
                 if (CHANNEL_PRESERVING.contains(op) && in != null && spanOf.getOrDefault(x, 1) == 1) {
-                    spaceOf.put(n.getOutput(0), in);
+                    put(n.getOutput(0), in, axis(x));
                 } else {
                     freezeInputs(n);
                 }
@@ -224,10 +268,7 @@ public final class DependencyGraph {
                 continue; // nothing downstream takes these units (or only an untraced op did): keep them
             }
             long params = m.stream().mapToLong(x -> model.initializers().get(x.tensor()).size()).sum();
-            String kind = names.get(root) != null && m.get(0).node().equals(names.get(root))
-                    && model.nodes().stream().anyMatch(n -> Attributes.label(n).equals(names.get(root)) && n.getOpType().equals("Gemm"))
-                    ? "linear-neurons" : "conv-channels";
-            groups.put(root, new PruningGroup(names.get(root), kind, widths.get(root), List.copyOf(m), params));
+            groups.put(root, new PruningGroup(names.get(root), kinds.get(root), widths.get(root), List.copyOf(m), params));
         }
         return List.copyOf(groups.values());
     }
