@@ -423,7 +423,7 @@ public final class ShapeInference {
         }
     }
 
-    private static Tensor constantAttribute(OnnxMl.NodeProto n) {
+    static Tensor constantAttribute(OnnxMl.NodeProto n) {
         OnnxMl.AttributeProto a = n.getAttribute(0);
         return switch (a.getName()) {
             case "value" -> OnnxModel.tensor(a.getT(), Attributes.label(n));
