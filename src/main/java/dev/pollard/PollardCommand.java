@@ -11,8 +11,15 @@ import picocli.CommandLine.Spec;
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
         subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class,
                 dev.pollard.energy.ProfileCommand.class, dev.pollard.graph.InspectCommand.class,
-                dev.pollard.graph.PruneUniformCommand.class})
+                dev.pollard.graph.PruneUniformCommand.class, dev.pollard.worker.TrainCommand.class})
 public class PollardCommand implements Runnable {
+
+    static {
+        // DJL's PyTorch natives ship in the jar (Maven Central); it must never try to download anything
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+    }
 
     @Spec
     CommandSpec spec;

@@ -57,7 +57,8 @@ class GraphExecutorTest {
                     float value;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray logits = executor.forward(batch, Map.of("image", x)).singletonOrThrow();
-                        NDArray loss = logits.logSoftmax(1).get(new ai.djl.ndarray.index.NDIndex(":, {}", y)).neg().mean();
+                        NDArray loss = logits.logSoftmax(1).gather(y.toType(ai.djl.ndarray.types.DataType.INT64, false)
+                                .reshape(-1, 1), 1).neg().mean();
                         gc.backward(loss);
                         value = loss.getFloat();
                     }

@@ -1,0 +1,31 @@
+package dev.pollard.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.pollard.data.Datasets;
+import dev.pollard.graph.GraphExecutor;
+import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.Surgery;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** Training one of Pollard's CNNs in Java on the real Fashion-MNIST, and serving what it learned in ONNX Runtime. */
+class FineTunerTest {
+
+    @Test
+    void aSmallCnnLearnsFashionMnistAndOnnxRuntimeAgreesOnItsAccuracy() throws Exception {
+        Datasets.Splits splits = Datasets.load(Path.of("/usr/share/datasets/fashion-mnist"), "idx");
+        var test = splits.test().slice(0, 2000);
+        OnnxModel model = OnnxModel.of(Architectures.build("small", 1), "small");
+        try (GraphExecutor executor = new GraphExecutor(model)) {
+            double before = FineTuner.accuracy(executor, "image", test, 500);
+            FineTuner.train(executor, "image", splits.train(), FineTuner.Settings.defaults(60), null);
+            double after = FineTuner.accuracy(executor, "image", test, 500);
+            assertThat(before).isLessThan(0.3); // untrained: about chance
+            assertThat(after).isGreaterThan(0.7);
+            OnnxModel trained = Surgery.withWeights(model, executor.weights());
+            assertThat(OrtEvaluation.accuracy(trained, test, 500)).isCloseTo(after, within(0.005));
+        }
+    }
+}
