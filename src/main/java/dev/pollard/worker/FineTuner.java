@@ -3,6 +3,7 @@ package dev.pollard.worker;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.pollard.data.Dataset;
@@ -53,7 +54,9 @@ public final class FineTuner {
                 cursor += batch.length;
                 Dataset b = data.select(batch);
                 double loss;
-                try (NDManager scope = state.newSubManager()) {
+                // NDScope frees every array made in the step, also those DJL attaches to the weights' manager
+                try (NDScope arrays = new NDScope(); NDManager scope = state.newSubManager()) {
+                    arrays.suppressNotUsedWarning();
                     NDArray x = scope.create(b.features(), shape(b));
                     NDArray y = scope.create(b.labels());
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -97,7 +100,8 @@ public final class FineTuner {
         try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
             for (int from = 0; from < data.size(); from += batchSize) {
                 Dataset b = data.slice(from, batchSize);
-                try (NDManager batch = scope.newSubManager()) {
+                try (NDScope arrays = new NDScope(); NDManager batch = scope.newSubManager()) {
+                    arrays.suppressNotUsedWarning();
                     NDArray logits = executor.forward(batch, Map.of(input, batch.create(b.features(), shape(b)))).get(0);
                     long[] predicted = logits.argMax(1).toLongArray();
                     for (int i = 0; i < predicted.length; i++) {
