@@ -39,27 +39,7 @@ class DependencyGraphTest {
         OnnxModel model = OnnxModel.of(OnnxBuilder.smallCnn(), "small-cnn");
         PruningGroup group = DependencyGraph.groups(model).get(0);
         int[] removed = {1, 4, 5, 9, 15};
-        Map<String, float[]> zeroed = new HashMap<>();
-        for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.CONSUMER) {
-                Tensor t = model.initializers().get(m.tensor());
-                float[] v = zeroed.getOrDefault(m.tensor(), t.floats().clone());
-                long outer = 1;
-                for (int d = 0; d < m.axis(); d++) {
-                    outer *= t.dims()[d];
-                }
-                long inner = t.size() / outer / group.width();
-                for (long o = 0; o < outer; o++) {
-                    for (int unit : removed) {
-                        for (long j = 0; j < inner; j++) {
-                            v[(int) ((o * group.width() + unit) * inner + j)] = 0;
-                        }
-                    }
-                }
-                zeroed.put(m.tensor(), v);
-            }
-        }
-        OnnxModel original = Surgery.withWeights(model, zeroed);
+        OnnxModel original = UnreadUnits.zeroConsumers(model, group, removed);
         OnnxModel pruned = Surgery.remove(original, group, removed);
 
         assertThat(DependencyGraph.groups(pruned)).singleElement().satisfies(g -> assertThat(g.width()).isEqualTo(11));

@@ -8,7 +8,6 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.pollard.testing.Fixtures;
 import java.nio.FloatBuffer;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -44,25 +43,7 @@ class RealArchitecturesTest {
                 .filter(g -> g.members().stream().filter(m -> m.role() == PruningGroup.Role.PRODUCER).count() > 2)
                 .findFirst().orElseThrow();
         int[] removed = {0, 7, 13, 21, 30, 41, 52, 63};
-        Map<String, float[]> zeroed = new HashMap<>();
-        for (PruningGroup.Member m : stage.members()) {
-            if (m.role() == PruningGroup.Role.CONSUMER) {
-                Tensor t = model.initializers().get(m.tensor());
-                float[] v = zeroed.getOrDefault(m.tensor(), t.floats().clone());
-                long outer = 1;
-                for (int d = 0; d < m.axis(); d++) {
-                    outer *= t.dims()[d];
-                }
-                long inner = t.size() / outer / stage.width();
-                for (long o = 0; o < outer; o++) {
-                    for (int unit : removed) {
-                        java.util.Arrays.fill(v, (int) ((o * stage.width() + unit) * inner), (int) ((o * stage.width() + unit + 1) * inner), 0f);
-                    }
-                }
-                zeroed.put(m.tensor(), v);
-            }
-        }
-        OnnxModel original = Surgery.withWeights(model, zeroed);
+        OnnxModel original = UnreadUnits.zeroConsumers(model, stage, removed);
         OnnxModel pruned = Surgery.remove(original, stage, removed);
         float[][] before = run(original, 1, 224);
         float[][] after = run(pruned, 1, 224);
