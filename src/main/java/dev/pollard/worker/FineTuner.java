@@ -76,7 +76,7 @@ public final class FineTuner {
                         vt.muli((float) BETA2).addi(g.square().mul((float) (1 - BETA2)));
                         NDArray update = mt.div((float) correction1)
                                 .div(vt.div((float) correction2).sqrt().add((float) EPSILON))
-                                .mul((float) settings.learningRate());
+                                .mul((float) (settings.learningRate() * warmup(step, settings.steps())));
                         w.subi(update);
                         w.getGradient().muli(0); // PyTorch accumulates gradients across backward passes
                     }
@@ -92,6 +92,15 @@ public final class FineTuner {
         }
         weights.values().forEach(w -> w.setRequiresGradient(false));
         return counted == 0 ? Double.NaN : recent / counted;
+    }
+
+    /**
+     * Learning-rate factor: linear warm-up over the first tenth of the steps (at least 10). Adam restarting at full
+     * rate on an already trained model first undoes part of what it learned; warming up avoids that.
+     */
+    static double warmup(int step, int steps) {
+        int warm = Math.max(10, steps / 10);
+        return Math.min(1.0, (double) step / warm);
     }
 
     /** Top-1 accuracy on a dataset, in batches. */

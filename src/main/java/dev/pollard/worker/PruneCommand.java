@@ -1,0 +1,268 @@
+package dev.pollard.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pollard.api.PruningJobStatus;
+import dev.pollard.api.RunSummary;
+import dev.pollard.data.Artifacts;
+import dev.pollard.data.DatasetException;
+import dev.pollard.data.Datasets;
+import dev.pollard.energy.AnalyticalMeter;
+import dev.pollard.energy.EnergyMeterException;
+import dev.pollard.energy.HardwarePresets;
+import dev.pollard.energy.NvmlMeter;
+import dev.pollard.energy.RaplMeter;
+import dev.pollard.graph.ModelException;
+import dev.pollard.graph.OnnxModel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pollard prune}: Algorithm 1 on one model. The worker a PruningJob runs, and, with no arguments, a local run
+ * on the embedded default: Pollard's small CNN (trained by {@code pollard train}) and Debian's Fashion-MNIST.
+ */
+@Command(name = "prune", description = "Prune a model until it meets an energy budget without losing more than epsilon "
+        + "accuracy; writes model.onnx, report.json and summary.txt.")
+public class PruneCommand implements Callable<Integer> {
+    static final String EMBEDDED_MODEL = "/models/fashion-cnn.onnx";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Option(names = "--model", description = "ONNX model (default: the embedded Fashion-MNIST CNN).")
+    Path model;
+
+    @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset (default: "
+            + "${DEFAULT-VALUE}).")
+    Path dataset;
+
+    @Option(names = "--dataset-format", defaultValue = "idx")
+    String datasetFormat;
+
+    @Option(names = "--target-reduction", defaultValue = "0.4", description = "Energy to remove, 0 < T < 1 (default: "
+            + "${DEFAULT-VALUE}).")
+    double targetReduction;
+
+    @Option(names = "--max-joules", description = "Absolute energy budget in joules per inference (instead of a reduction).")
+    Double maxJoules;
+
+    @Option(names = "--epsilon", defaultValue = "0.01", description = "Largest allowed accuracy drop (default: ${DEFAULT-VALUE}).")
+    double epsilon;
+
+    @Option(names = "--hardware", defaultValue = "h100", description = "Hardware class preset; in a cluster the operator passes "
+            + "the HardwareClass spec in POLLARD_HARDWARE_CLASS (default: ${DEFAULT-VALUE}).")
+    String hardware;
+
+    @Option(names = "--meter", defaultValue = "analytical", description = "nvml, rapl or analytical (default: ${DEFAULT-VALUE}).")
+    String meter;
+
+    @Option(names = "--criterion", defaultValue = "energy-aware", description = "energy-aware or magnitude (default: "
+            + "${DEFAULT-VALUE}).")
+    String criterion;
+
+    @Option(names = "--alpha", defaultValue = "0.6")
+    double alpha;
+
+    @Option(names = "--beta", defaultValue = "0.4")
+    double beta;
+
+    @Option(names = "--step-fraction", defaultValue = "0.1")
+    double stepFraction;
+
+    @Option(names = "--channel-multiple", defaultValue = "8")
+    int channelMultiple;
+
+    @Option(names = "--max-iterations", defaultValue = "20")
+    int maxIterations;
+
+    @Option(names = "--learning-rate", defaultValue = "0.001")
+    double learningRate;
+
+    @Option(names = "--batch-size", defaultValue = "128")
+    int batchSize;
+
+    @Option(names = "--weight-decay", defaultValue = "0.0001")
+    double weightDecay;
+
+    @Option(names = "--finetune-steps", defaultValue = "200")
+    int finetuneSteps;
+
+    @Option(names = "--eval-samples", description = "Evaluation samples (default: the whole test split).")
+    Integer evalSamples;
+
+    @Option(names = "--train-samples", description = "Samples fine-tuning draws from (default: the whole train split).")
+    Integer trainSamples;
+
+    @Option(names = "--grid-intensity", defaultValue = "400", description = "Grid carbon intensity, g CO2 per kWh (default: "
+            + "${DEFAULT-VALUE}).")
+    double gridIntensity;
+
+    @Option(names = "--out", required = true, description = "Output directory.")
+    Path out;
+
+    @Option(names = "--artifact-uri", description = "URI the output directory has for others (default: file://<out>).")
+    String artifactUri;
+
+    @Option(names = "--progress-address", description = "host:port to serve GET /progress on while running.")
+    String progressAddress;
+
+    @Override
+    public Integer call() {
+        long start = System.nanoTime();
+        try (ProgressServer progress = progressAddress == null ? null : ProgressServer.start(progressAddress)) {
+            JsonNode spec = hardwareSpec();
+            checkMeter();
+            OnnxModel base = loadModel();
+            Datasets.Splits splits = Datasets.load(dataset, datasetFormat);
+            var train = trainSamples == null ? splits.train() : splits.train().slice(0, trainSamples);
+            var eval = evalSamples == null ? splits.test() : splits.test().slice(0, evalSamples);
+            String input = base.inputs().get(0).name();
+            long[] expected = Arrays.copyOfRange(base.inputs().get(0).dims(), 1, base.inputs().get(0).dims().length);
+            if (!Arrays.equals(expected, Arrays.stream(eval.sampleShape()).asLongStream().toArray())) {
+                throw new DatasetException(dataset, "samples are " + Arrays.toString(eval.sampleShape()) + " but the model's input '"
+                        + input + "' expects " + Arrays.toString(expected));
+            }
+            double a = criterion.equals("magnitude") ? 1 : alpha;
+            double b = criterion.equals("magnitude") ? 0 : beta;
+            if (!criterion.equals("magnitude") && !criterion.equals("energy-aware")) {
+                throw new IllegalArgumentException("--criterion: '" + criterion + "' is not implemented yet (energy-aware, magnitude)");
+            }
+            Pruner pruner = new Pruner(new AnalyticalMeter(HardwarePresets.energyModel(spec)), train, eval,
+                    new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, channelMultiple,
+                            maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42), 128),
+                    input, System.err);
+            if (progress != null) {
+                progress.update("Profiling", 0, null, null);
+            }
+            Report report = new Report();
+            report.model = model == null ? "embedded:" + EMBEDDED_MODEL : model.toString();
+            report.dataset = dataset.toString();
+            report.hardwareClass = hardware;
+            report.meter = AnalyticalMeter.name();
+            report.criterion = criterion;
+            report.alpha = a;
+            report.beta = b;
+            report.epsilon = epsilon;
+            report.gridGramsCo2PerKwh = gridIntensity;
+            report.baseline = pruner.measure(base);
+            OnnxModel pruned = pruner.run(base, report, (i, joules, accuracy) -> {
+                if (progress != null) {
+                    progress.update("Pruning", i, joules, accuracy);
+                }
+            });
+            report.result = pruner.measure(pruned);
+            report.accuracyDrop = report.baseline.accuracy - report.result.accuracy;
+            report.ratios = ratios(report.baseline, report.result);
+            report.seconds = (System.nanoTime() - start) / 1e9;
+            String sha = Artifacts.write(out.resolve("model.onnx"), pruned.proto().toByteArray());
+            report.artifact = new PruningJobStatus.Artifact();
+            report.artifact.uri = (artifactUri != null ? artifactUri : out.toAbsolutePath().toUri().toString().replaceAll("/$", ""))
+                    + "/model.onnx";
+            report.artifact.sha256 = sha;
+            Artifacts.write(out.resolve("report.json"), JSON.writeValueAsBytes(report));
+            String summary = summary(report);
+            Artifacts.write(out.resolve("summary.txt"), summary.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            System.out.print(summary);
+            TerminationMessage.write(runSummary(report));
+            return WorkerExit.OK;
+        } catch (DatasetException | ModelException | IllegalArgumentException e) {
+            return fail(WorkerExit.INVALID_INPUT, e.getMessage());
+        } catch (EnergyMeterException e) {
+            return fail(WorkerExit.METER_UNAVAILABLE, e.getMessage());
+        } catch (Exception e) {
+            return fail(WorkerExit.ERROR, e.toString());
+        }
+    }
+
+    private int fail(int code, String message) {
+        System.err.println("pollard prune: " + message);
+        RunSummary summary = new RunSummary();
+        summary.error = message;
+        TerminationMessage.write(summary);
+        return code;
+    }
+
+    private JsonNode hardwareSpec() throws IOException {
+        String fromOperator = System.getenv("POLLARD_HARDWARE_CLASS");
+        return fromOperator != null && !fromOperator.isBlank() ? JSON.readTree(fromOperator) : HardwarePresets.spec(hardware);
+    }
+
+    /** The HardwareClass names the meter; a worker that cannot use it fails with the reason (exit 3). */
+    private void checkMeter() {
+        switch (meter) {
+            case "analytical" -> {
+            }
+            case "nvml" -> {
+                try (NvmlMeter nvml = NvmlMeter.open(NvmlMeter.DEFAULT_LIBRARY, "0")) {
+                    // available; per-layer NVML fingerprints are not wired into pruning yet
+                    throw new EnergyMeterException("meter nvml: found " + nvml.describe() + ", but pruning with NVML "
+                            + "measurements is not implemented yet; use a HardwareClass with meter: analytical");
+                }
+            }
+            case "rapl" -> {
+                try (RaplMeter rapl = RaplMeter.open(RaplMeter.DEFAULT_ROOT)) {
+                    throw new EnergyMeterException("meter rapl: found " + rapl.describe() + ", but pruning with RAPL "
+                            + "measurements is not implemented yet; use a HardwareClass with meter: analytical");
+                }
+            }
+            default -> throw new IllegalArgumentException("--meter: '" + meter + "' is not one of nvml, rapl, analytical");
+        }
+    }
+
+    private OnnxModel loadModel() throws IOException {
+        if (model != null) {
+            return OnnxModel.load(model);
+        }
+        try (InputStream in = PruneCommand.class.getResourceAsStream(EMBEDDED_MODEL)) {
+            return OnnxModel.of(ai.onnx.proto.OnnxMl.ModelProto.parseFrom(in), "embedded:" + EMBEDDED_MODEL);
+        }
+    }
+
+    static PruningJobStatus.Ratios ratios(PruningJobStatus.ModelMetrics base, PruningJobStatus.ModelMetrics result) {
+        PruningJobStatus.Ratios r = new PruningJobStatus.Ratios();
+        r.accuracyRetention = result.accuracy / base.accuracy;
+        r.energyReduction = 1 - result.joulesPerInference / base.joulesPerInference;
+        r.latencySpeedup = base.latencyMs / result.latencyMs;
+        r.sizeReduction = 1 - (double) result.bytes / base.bytes;
+        r.carbonReduction = r.energyReduction; // same grid for both: carbon scales with energy
+        return r;
+    }
+
+    static String summary(Report r) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format("Pollard prune: %s on %s (%s meter), %s criterion alpha %.2f beta %.2f%n", r.model,
+                r.hardwareClass, r.meter, r.criterion, r.alpha, r.beta));
+        s.append(String.format("%-28s %14s %14s%n", "", "baseline", "pruned"));
+        s.append(String.format("%-28s %14.4f %14.4f%n", "top-1 accuracy", r.baseline.accuracy, r.result.accuracy));
+        s.append(String.format("%-28s %14.6g %14.6g%n", "joules per inference", r.baseline.joulesPerInference, r.result.joulesPerInference));
+        s.append(String.format("%-28s %14.3f %14.3f%n", "ORT CPU ms (batch 128)", r.baseline.latencyMs, r.result.latencyMs));
+        s.append(String.format("%-28s %14d %14d%n", "parameters", r.baseline.parameters, r.result.parameters));
+        s.append(String.format("%-28s %14d %14d%n", "file bytes", r.baseline.bytes, r.result.bytes));
+        s.append(String.format("%-28s %14.1f %14.1f%n", "MFLOPs per inference", r.baseline.flops / 1e6, r.result.flops / 1e6));
+        s.append(String.format("ARP %.4f  EPR %.4f  LSI %.2fx  MSE %.4f  CFA %.4f%n", r.ratios.accuracyRetention,
+                r.ratios.energyReduction, r.ratios.latencySpeedup, r.ratios.sizeReduction, r.ratios.carbonReduction));
+        long rolledBack = r.iterations.stream().filter(i -> Boolean.TRUE.equals(i.rolledBack)).count();
+        s.append(String.format("%d iterations (%d rolled back); stopped: %s; %.0f s%n", r.iterations.size(), rolledBack,
+                r.stopReason, r.seconds));
+        s.append(String.format("model: %s sha256:%s%n", r.artifact.uri, r.artifact.sha256));
+        return s.toString();
+    }
+
+    static RunSummary runSummary(Report r) {
+        RunSummary s = new RunSummary();
+        s.baseline = r.baseline;
+        s.result = r.result;
+        s.ratios = r.ratios;
+        s.accuracyDrop = r.accuracyDrop;
+        s.iterations = r.iterations;
+        s.artifact = r.artifact;
+        s.hardware = new PruningJobStatus.HardwareUsed();
+        s.hardware.meter = r.meter;
+        s.hardware.node = System.getenv("NODE_NAME");
+        return s;
+    }
+}

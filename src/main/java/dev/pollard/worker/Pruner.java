@@ -1,0 +1,212 @@
+package dev.pollard.worker;
+
+import dev.pollard.api.PruningJobStatus;
+import dev.pollard.data.Dataset;
+import dev.pollard.energy.AnalyticalMeter;
+import dev.pollard.energy.OpCost;
+import dev.pollard.graph.DependencyGraph;
+import dev.pollard.graph.GraphExecutor;
+import dev.pollard.graph.NodeCost;
+import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.OrtLatency;
+import dev.pollard.graph.PruningGroup;
+import dev.pollard.graph.Surgery;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
+ * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that costs more
+ * accuracy than ε is rolled back, the balance shifts toward accuracy and the step halves; the run stops when the
+ * budget is met, no admissible step remains, or at the iteration limit.
+ */
+public final class Pruner {
+    /** How a run prunes. {@code maxJoules} wins over {@code targetReduction} when set. */
+    public record Settings(double targetReduction, Double maxJoules, double epsilon, String criterion, double alpha,
+            double beta, double stepFraction, int channelMultiple, int maxIterations, FineTuner.Settings fineTuning,
+            int latencyBatch) {
+    }
+
+    /** Called after each step with (iteration, joules per inference, accuracy). */
+    public interface Progress {
+        void step(int iteration, double joules, double accuracy);
+    }
+
+    private final AnalyticalMeter meter;
+    private final Dataset train;
+    private final Dataset eval;
+    private final Settings settings;
+    private final String input;
+    private final PrintStream log;
+
+    public Pruner(AnalyticalMeter meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
+        this.meter = meter;
+        this.train = train;
+        this.eval = eval;
+        this.settings = settings;
+        this.input = input;
+        this.log = log;
+    }
+
+    /** Joules per inference of a model (batch 1) on the meter's hardware. */
+    double joules(OnnxModel model) {
+        return meter.joules(NodeCost.of(model, 1).stream()
+                .map(c -> new OpCost(c.node(), c.opType(), c.flops(), c.bytes())).toList());
+    }
+
+    public PruningJobStatus.ModelMetrics measure(OnnxModel model) throws Exception {
+        PruningJobStatus.ModelMetrics m = new PruningJobStatus.ModelMetrics();
+        List<NodeCost> costs = NodeCost.of(model, 1);
+        m.accuracy = OrtEvaluation.accuracy(model, eval, 500);
+        m.joulesPerInference = joules(model);
+        m.meter = AnalyticalMeter.name();
+        m.latencyMs = OrtLatency.medianMillis(model, settings.latencyBatch(), 3, 10);
+        m.parameters = costs.stream().mapToLong(NodeCost::parameters).sum();
+        m.bytes = (long) model.proto().getSerializedSize();
+        m.flops = costs.stream().mapToLong(NodeCost::flops).sum();
+        return m;
+    }
+
+    /** The pruned model, with the run's iterations and stop reason recorded in the report. */
+    public OnnxModel run(OnnxModel model, Report report, Progress progress) {
+        double base = evaluate(model);
+        double energy = joules(model);
+        double target = settings.maxJoules() != null ? settings.maxJoules() : (1 - settings.targetReduction()) * energy;
+        report.targetJoulesPerInference = target;
+        double alpha = settings.alpha();
+        double beta = settings.beta();
+        double step = settings.stepFraction();
+        OnnxModel current = model;
+        double accuracy = base;
+        int iteration = 0;
+        log.printf("baseline: accuracy %.4f, %.6g J/inference, target %.6g J (%s)%n", base, energy, target, AnalyticalMeter.name());
+        while (true) {
+            if (energy <= target) {
+                report.stopReason = "energy budget met";
+                break;
+            }
+            if (iteration >= settings.maxIterations()) {
+                report.stopReason = "iteration limit reached";
+                break;
+            }
+            Map<String, Integer> removal = plan(current, alpha, beta, step);
+            if (removal.isEmpty()) {
+                report.stopReason = "no admissible step: every group is at its minimum width or the step is below one "
+                        + settings.channelMultiple() + "-unit multiple";
+                break;
+            }
+            iteration++;
+            OnnxModel candidate = fineTune(apply(current, removal, alpha, beta));
+            double candidateAccuracy = evaluate(candidate);
+            double candidateEnergy = joules(candidate);
+            int removed = removal.values().stream().mapToInt(Integer::intValue).sum();
+            PruningJobStatus.Iteration record = new PruningJobStatus.Iteration();
+            record.index = iteration;
+            record.channelsRemoved = removed;
+            record.accuracy = candidateAccuracy;
+            record.joulesPerInference = candidateEnergy;
+            record.rolledBack = candidateAccuracy < base - settings.epsilon();
+            report.iterations.add(record);
+            log.printf("iteration %d: removed %d units, accuracy %.4f, %.6g J/inference%s%n", iteration, removed,
+                    candidateAccuracy, candidateEnergy, record.rolledBack ? " -> rolled back (accuracy below baseline - epsilon)" : "");
+            if (record.rolledBack) {
+                // undo the step, lean toward accuracy and take smaller steps
+                alpha = alpha + 0.25 * beta;
+                beta = 0.75 * beta;
+                step = step / 2;
+            } else {
+                current = candidate;
+                accuracy = candidateAccuracy;
+                energy = candidateEnergy;
+            }
+            if (progress != null) {
+                progress.step(iteration, energy, accuracy);
+            }
+        }
+        log.printf("stopped: %s%n", report.stopReason);
+        return current;
+    }
+
+    /** Units to remove per group for one step, following the ranking; empty when no group can give a whole multiple. */
+    Map<String, Integer> plan(OnnxModel model, double alpha, double beta, double step) {
+        List<PruningGroup> groups = DependencyGraph.groups(model);
+        double total = joules(model);
+        List<Scoring.Unit> units = new ArrayList<>();
+        Map<String, PruningGroup> byId = new HashMap<>();
+        int m = settings.channelMultiple();
+        for (PruningGroup g : groups) {
+            if (g.width() <= m) {
+                continue;
+            }
+            byId.put(g.id(), g);
+            // the group's energy fingerprint: what one multiple of its units costs, from a copy one multiple narrower
+            int probe = Math.min(m, g.width() - 1);
+            double perUnit = (total - joules(Surgery.remove(model, g, java.util.stream.IntStream.range(0, probe).toArray()))) / probe;
+            double[] importance = Surgery.l2(model, g);
+            for (int i = 0; i < g.width(); i++) {
+                units.add(new Scoring.Unit(g, i, Math.max(0, perUnit), importance[i]));
+            }
+        }
+        int budget = (int) Math.ceil(step * units.size());
+        if (budget < m || units.isEmpty()) {
+            return Map.of(); // the step has shrunk below one multiple: nothing admissible is left
+        }
+        List<Scoring.Unit> ranked = Scoring.rank(units, alpha, beta);
+        Map<String, Integer> wanted = new LinkedHashMap<>();
+        for (Scoring.Unit u : ranked.subList(0, Math.min(budget, ranked.size()))) {
+            wanted.merge(u.group().id(), 1, Integer::sum);
+        }
+        Map<String, Integer> removal = new LinkedHashMap<>();
+        wanted.forEach((id, count) -> {
+            int width = byId.get(id).width();
+            // whole multiples only, and never below one multiple
+            int remove = Math.min(count / m * m, width - m);
+            if (remove > 0) {
+                removal.put(id, remove);
+            }
+        });
+        if (removal.isEmpty()) {
+            // the budget spread thinner than a multiple per group: one multiple from the group ranked first
+            removal.put(ranked.get(0).group().id(), m);
+        }
+        return removal;
+    }
+
+    /** Removes, from each group, its lowest-priority-to-keep units (the highest removal priority first). */
+    private OnnxModel apply(OnnxModel model, Map<String, Integer> removal, double alpha, double beta) {
+        OnnxModel current = model;
+        for (var e : removal.entrySet()) {
+            PruningGroup g = DependencyGraph.groups(current).stream().filter(x -> x.id().equals(e.getKey())).findFirst().orElseThrow();
+            double[] importance = Surgery.l2(current, g);
+            // within one group every unit saves the same energy: the least important go
+            int[] drop = java.util.stream.IntStream.range(0, g.width()).boxed()
+                    .sorted(java.util.Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
+                    .limit(e.getValue()).mapToInt(Integer::intValue).sorted().toArray();
+            current = Surgery.remove(current, g, drop);
+        }
+        return current;
+    }
+
+    private OnnxModel fineTune(OnnxModel model) {
+        if (settings.fineTuning().steps() == 0) {
+            return model;
+        }
+        try (GraphExecutor executor = new GraphExecutor(model)) {
+            FineTuner.train(executor, input, train, settings.fineTuning(), null);
+            return Surgery.withWeights(model, executor.weights());
+        }
+    }
+
+    /** ONNX Runtime accuracy, with its checked exception turned into an unchecked one for the loop. */
+    private double evaluate(OnnxModel model) {
+        try {
+            return OrtEvaluation.accuracy(model, eval, 500);
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IllegalStateException("ONNX Runtime could not evaluate the model: " + e.getMessage(), e);
+        }
+    }
+}

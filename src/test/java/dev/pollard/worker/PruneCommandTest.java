@@ -1,0 +1,67 @@
+package dev.pollard.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pollard.data.Digests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The prune command on the embedded default model and Debian's Fashion-MNIST, kept short with small settings. */
+class PruneCommandTest {
+    @TempDir
+    Path dir;
+
+    private int prune(String... args) {
+        return new CommandLine(new PruneCommand()).execute(args);
+    }
+
+    @Test
+    void aTightEpsilonRollsBackVisiblyAndTheReportSaysSo() throws Exception {
+        Path out = dir.resolve("out");
+        int code = prune("--out", out.toString(), "--epsilon", "0.0", "--eval-samples", "1000", "--finetune-steps", "0",
+                "--max-iterations", "2", "--step-fraction", "0.5");
+        assertThat(code).isZero();
+        var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("iterations")).isNotEmpty();
+        assertThat(report.get("iterations").get(0).get("rolledBack").asBoolean()).isTrue();
+        assertThat(report.at("/baseline/meter").asText()).isEqualTo("analytical");
+        assertThat(report.at("/artifact/sha256").asText()).isEqualTo(Digests.sha256(out.resolve("model.onnx")));
+        assertThat(Files.readString(out.resolve("summary.txt"))).contains("rolled back");
+    }
+
+    @Test
+    void aStepWithinEpsilonIsKeptAndSavesEnergy() throws Exception {
+        Path out = dir.resolve("kept");
+        int code = prune("--out", out.toString(), "--epsilon", "0.5", "--eval-samples", "500", "--finetune-steps", "0",
+                "--max-iterations", "1", "--target-reduction", "0.2");
+        assertThat(code).isZero();
+        var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("iterations").get(0).get("rolledBack").asBoolean()).isFalse();
+        assertThat(report.at("/ratios/energyReduction").asDouble()).isPositive();
+        assertThat(report.at("/result/parameters").asLong()).isLessThan(report.at("/baseline/parameters").asLong());
+    }
+
+    @Test
+    void aMissingDatasetIsOneLineAndExitTwoAndNothingIsWritten() {
+        Path out = dir.resolve("never");
+        var err = new java.io.ByteArrayOutputStream();
+        var previous = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            assertThat(prune("--out", out.toString(), "--dataset", dir.resolve("nope").toString())).isEqualTo(2);
+        } finally {
+            System.setErr(previous);
+        }
+        assertThat(err.toString().strip()).isEqualTo("pollard prune: " + dir.resolve("nope") + ": no such directory");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aMeterThatCannotBeUsedFailsWithItsReasonInsteadOfMeasuringSomethingElse() {
+        assertThat(prune("--out", dir.resolve("x").toString(), "--meter", "rapl")).isEqualTo(WorkerExit.METER_UNAVAILABLE);
+    }
+}
