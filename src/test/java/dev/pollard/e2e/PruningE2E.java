@@ -15,7 +15,6 @@ import dev.pollard.operator.PruningJobReconciler;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.Operator;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,33 +34,24 @@ import org.junit.jupiter.api.Test;
  * status, and the InferenceDeployment serves the pruned model.
  */
 class PruningE2E {
-    private static LocalCluster cluster;
+    private static E2EEnvironment env;
     private static KubernetesClient client;
     private static ProcessNode node;
-    private static Operator operator;
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = LocalCluster.start();
-        client = cluster.client();
-        Resources.installCrds(client);
-        node = new ProcessNode(client, "gpu-node-1", cluster.dir().resolve("node"), LocalCluster.pollardCommand())
-                .start(Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
-                        Map.of("nvidia.com/gpu", "1"));
+        env = E2EEnvironment.start("gpu-node-1",
+                Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
+                Map.of("nvidia.com/gpu", "1"), new PruningJobReconciler(), new InferenceDeploymentReconciler());
+        client = env.client();
+        node = env.node();
         client.resource(new RuntimeClassBuilder().withNewMetadata().withName("nvidia").endMetadata().withHandler("nvidia")
                 .build()).create();
-        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-        operator.register(new PruningJobReconciler());
-        operator.register(new InferenceDeploymentReconciler());
-        operator.start();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        operator.stop();
-        node.close();
-        client.close();
-        cluster.close();
+        env.close();
     }
 
     @Test

@@ -12,7 +12,6 @@ import dev.pollard.testing.Resources;
 import dev.pollard.testing.TinyOnnx;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.Operator;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,29 +31,20 @@ import org.junit.jupiter.api.Test;
  */
 class ServingE2E {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static LocalCluster cluster;
+    private static E2EEnvironment env;
     private static KubernetesClient client;
     private static ProcessNode node;
-    private static Operator operator;
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = LocalCluster.start();
-        client = cluster.client();
-        Resources.installCrds(client);
-        node = new ProcessNode(client, "cpu-node-1", cluster.dir().resolve("node"), LocalCluster.pollardCommand())
-                .start(Map.of(), Map.of());
-        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-        operator.register(new InferenceDeploymentReconciler());
-        operator.start();
+        env = E2EEnvironment.start("cpu-node-1", Map.of(), Map.of(), new InferenceDeploymentReconciler());
+        client = env.client();
+        node = env.node();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        operator.stop();
-        node.close();
-        client.close();
-        cluster.close();
+        env.close();
     }
 
     @Test
