@@ -60,7 +60,7 @@ final class PruningRun {
         StorageLocation output = StorageLocation.of("output", "spec.output.uri", spec.output.uri, spec.output.secretRef, true);
 
         List<String> args = new ArrayList<>(List.of("prune",
-                "--model", model.argument(),
+                "--model", model.argument(), "--model-uri", spec.model.uri,
                 "--dataset", dataset.argument(), "--dataset-format", spec.dataset.format.name().toLowerCase(),
                 "--epsilon", spec.accuracy.epsilon.toString(),
                 "--hardware", hwc.getMetadata().getName(),

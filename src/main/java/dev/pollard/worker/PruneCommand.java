@@ -36,6 +36,9 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--model", description = "ONNX model (default: the embedded Fashion-MNIST CNN).")
     Path model;
 
+    @Option(names = "--model-uri", description = "The model's URI as the user gave it (errors name it, not the mount path).")
+    String modelUri;
+
     @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset (default: "
             + "${DEFAULT-VALUE}).")
     Path dataset;
@@ -215,7 +218,11 @@ public class PruneCommand implements Callable<Integer> {
 
     private OnnxModel loadModel() throws IOException {
         if (model != null) {
-            return OnnxModel.load(model);
+            try {
+                return OnnxModel.load(model);
+            } catch (ModelException e) {
+                throw modelUri == null ? e : new ModelException("model " + modelUri + ": " + e.getMessage(), e);
+            }
         }
         try (InputStream in = PruneCommand.class.getResourceAsStream(EMBEDDED_MODEL)) {
             return OnnxModel.of(ai.onnx.proto.OnnxMl.ModelProto.parseFrom(in), "embedded:" + EMBEDDED_MODEL);

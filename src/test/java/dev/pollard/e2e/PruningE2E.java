@@ -42,7 +42,7 @@ class PruningE2E {
     static void start() throws Exception {
         env = E2EEnvironment.start("gpu-node-1",
                 Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
-                Map.of("nvidia.com/gpu", "1"), new PruningJobReconciler(), new InferenceDeploymentReconciler());
+                Map.of("nvidia.com/gpu", "2"), new PruningJobReconciler(), new InferenceDeploymentReconciler());
         client = env.client();
         node = env.node();
         client.resource(new RuntimeClassBuilder().withNewMetadata().withName("nvidia").endMetadata().withHandler("nvidia")
@@ -68,11 +68,7 @@ class PruningE2E {
                 Files.copy(f, data.resolve("fashion-mnist").resolve(f.getFileName()));
             }
         }
-        // the example class, metered by its datasheet model: the process node has no NVIDIA driver
-        HardwareClass hwc = client.getKubernetesSerialization()
-                .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
-        hwc.getSpec().meter = HardwareClassSpec.Meter.ANALYTICAL;
-        client.resource(hwc).create();
+        ensureHardwareClass();
         PruningJob pj = client.getKubernetesSerialization().convertValue(Resources.readYaml("examples/pruningjob.yaml"),
                 PruningJob.class);
         pj.getMetadata().setNamespace("default");
@@ -116,6 +112,43 @@ class PruningE2E {
                                 + "]}]}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
         assertThat(answer.body()).contains("\"shape\":[1,10]");
+    }
+
+    /** A model that is not there: the run fails at once with the URI in its reason, and the operator carries on. */
+    @Test
+    void aMissingModelFailsTheRunWithTheUriInItsReason() throws Exception {
+        client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+                .withName("missing").endMetadata().build()).create();
+        node.provideClaim("missing", "pollard-models");
+        node.provideClaim("missing", "pollard-data");
+        ensureHardwareClass();
+        PruningJob pj = client.getKubernetesSerialization().convertValue(Resources.readYaml("examples/pruningjob.yaml"),
+                PruningJob.class);
+        pj.getMetadata().setNamespace("missing");
+        pj.getSpec().model.uri = "pvc://pollard-models/nowhere/model.onnx";
+        pj.getSpec().deployTo = null;
+        client.resource(pj).create();
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
+            PruningJobStatus status = client.resources(PruningJob.class).inNamespace("missing").withName("fashion-cnn").get()
+                    .getStatus();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
+            assertThat(status.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
+            assertThat(status.conditions.get(0).getMessage())
+                    .contains("model pvc://pollard-models/nowhere/model.onnx: ").contains("no such file");
+        });
+        // the exit code says retrying cannot help: one pod, no retries, and the Job failed for good
+        assertThat(client.pods().inNamespace("missing").list().getItems()).hasSize(1);
+        assertThat(env.operator().getRuntimeInfo().allEventSourcesAreHealthy()).isTrue();
+    }
+
+    /** The example class, metered by its datasheet model: the process node has no NVIDIA driver. */
+    private static void ensureHardwareClass() {
+        if (client.resources(HardwareClass.class).withName("h100").get() == null) {
+            HardwareClass hwc = client.getKubernetesSerialization()
+                    .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
+            hwc.getSpec().meter = HardwareClassSpec.Meter.ANALYTICAL;
+            client.resource(hwc).create();
+        }
     }
 
     private static PruningJobStatus status() {

@@ -39,6 +39,11 @@ public final class Resources {
                 client.apiextensions().v1().customResourceDefinitions().resource(crd)
                         .forceConflicts().serverSideApply();
                 Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> established(client, crd.getMetadata().getName()));
+                // Established comes a moment before the server lists the kind; informers started earlier fail
+                String apiVersion = crd.getSpec().getGroup() + "/" + crd.getSpec().getVersions().get(0).getName();
+                Awaitility.await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> client
+                        .genericKubernetesResources(apiVersion, crd.getSpec().getNames().getKind()).inAnyNamespace()
+                        .list().getItems() != null);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
