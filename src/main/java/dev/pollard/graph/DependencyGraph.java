@@ -15,6 +15,11 @@ import java.util.Set;
  * Residual Adds and depthwise convolutions join spaces: their units must be removed together. A space is left alone
  * when it reaches a graph output (the classes) or an operator that mixes channels in ways not traced (then removing a
  * unit would change the model's shapes inconsistently).
+ *
+ * <p>Attention heads: a Reshape that splits a linear layer's features [.., F] into [.., H, F/H] turns its space into
+ * one of H heads of F/H features each. The head axis is followed through Transposes, scalings, Softmax and the two
+ * activation-by-activation MatMuls (which join Q with K, then with V), back through the Reshape that merges the heads
+ * into the output projection's input. The int64 constants holding H and F in those Reshapes' shapes join the group.
  */
 public final class DependencyGraph {
     private static final java.util.Set<String> CHANNEL_PRESERVING = Set.of("Relu", "Clip", "Sigmoid", "Tanh", "Gelu",
@@ -32,10 +37,18 @@ public final class DependencyGraph {
     private final Map<Integer, String> names = new HashMap<>();
     private final Map<Integer, String> kinds = new HashMap<>();
     private final Set<Integer> frozen = new HashSet<>();
+    private final Map<Integer, Integer> unitSpan = new HashMap<>(); // space -> features per unit (head size), else 1
+    private final Set<String> headed = new HashSet<>(); // values whose traced axis is a head axis
+    private final Map<String, OnnxMl.NodeProto> producerOf = new HashMap<>();
+    private final Map<String, Integer> readers = new HashMap<>(); // value -> how many node inputs read it
 
     private DependencyGraph(OnnxModel model) {
         this.model = model;
         this.shapes = ShapeInference.infer(model, 1);
+        for (OnnxMl.NodeProto n : model.nodes()) {
+            n.getOutputList().forEach(o -> producerOf.put(o, n));
+            n.getInputList().forEach(i -> readers.merge(i, 1, Integer::sum));
+        }
     }
 
     /** The prunable groups of a model, in graph order. */
@@ -77,7 +90,7 @@ public final class DependencyGraph {
         if (ra == rb) {
             return;
         }
-        if (!widths.get(ra).equals(widths.get(rb))) { // cannot be pruned as one: leave both alone
+        if (!widths.get(ra).equals(widths.get(rb)) || unit(ra) != unit(rb)) { // cannot be pruned as one: leave both
             frozen.add(ra);
             frozen.add(rb);
             return;
@@ -93,7 +106,8 @@ public final class DependencyGraph {
 
     private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role) {
         if (model.initializers().containsKey(tensor)) {
-            members.get(find(space)).add(new PruningGroup.Member(tensor, axis, span, Attributes.label(n), role));
+            int root = find(space);
+            members.get(root).add(new PruningGroup.Member(tensor, axis, span * unit(root), Attributes.label(n), role));
         } else {
             frozen.add(find(space)); // a weight computed at run time cannot be sliced
         }
@@ -115,6 +129,24 @@ public final class DependencyGraph {
         axisOf.put(value, axis);
     }
 
+    private int unit(int space) {
+        return unitSpan.getOrDefault(find(space), 1);
+    }
+
+    /** The output carries the input's units on the given axis, and is a head-split value when the input is. */
+    private void carry(String from, String to, int space, int axis) {
+        put(to, space, axis);
+        if (headed.contains(from)) {
+            headed.add(to);
+        }
+    }
+
+    private void visitHeadsOrFreeze(boolean ok, OnnxMl.NodeProto n) {
+        if (!ok) {
+            freezeInputs(n);
+        }
+    }
+
     private int axis(String value) {
         return axisOf.getOrDefault(value, 1);
     }
@@ -123,7 +155,7 @@ public final class DependencyGraph {
         String op = n.getOpType();
         String x = n.getInputCount() > 0 ? n.getInput(0) : "";
         Integer in = spaceOf.get(x);
-        if (in != null && axis(x) != 1 && !java.util.Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape").contains(op)
+        if (in != null && axis(x) != 1 && !java.util.Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape", "Reshape", "Transpose", "Softmax").contains(op)
                 && !CHANNEL_PRESERVING.contains(op)) {
             freezeInputs(n); // units on the last axis of a 3-D tensor: only linear layers and elementwise ops are traced
             return;
@@ -133,7 +165,7 @@ public final class DependencyGraph {
                 String w = n.getInput(1);
                 long[] ws = shapes.shape(w);
                 if (!model.initializers().containsKey(w) || ws.length != 2) {
-                    freezeInputs(n); // activations times activations (attention scores): heads are not traced yet
+                    visitHeadsOrFreeze(headMatMul(n), n); // activations times activations: attention scores or context
                     break;
                 }
                 long[] xs = shapes.shape(x);
@@ -209,9 +241,10 @@ public final class DependencyGraph {
                 long[] sa = shapes.shape(n.getInput(0));
                 long[] sb = shapes.shape(n.getInput(1));
                 if (a != null && b != null && java.util.Arrays.equals(sa, sb)
-                        && axis(n.getInput(0)) == axis(n.getInput(1))) {
+                        && axis(n.getInput(0)) == axis(n.getInput(1))
+                        && headed.contains(n.getInput(0)) == headed.contains(n.getInput(1))) {
                     union(a, b); // residual connection: both sides' channel i meet
-                    put(n.getOutput(0), find(a), axis(n.getInput(0)));
+                    carry(n.getInput(0), n.getOutput(0), find(a), axis(n.getInput(0)));
                 } else if (a != null || b != null) {
                     String mine = a != null ? n.getInput(0) : n.getInput(1);
                     String other = a != null ? n.getInput(1) : n.getInput(0);
@@ -219,7 +252,7 @@ public final class DependencyGraph {
                     long[] os = shapes.shape(other);
                     boolean lastAxis = axis(mine) == shapes.shape(mine).length - 1;
                     if (shapes.constant(other) != null && Shapes.elements(os) == 1) {
-                        put(n.getOutput(0), space, axis(mine)); // a scalar: every unit alike
+                        carry(mine, n.getOutput(0), space, axis(mine)); // a scalar: every unit alike
                     } else if (op.equals("Add") && lastAxis && model.initializers().containsKey(other) && os.length == 1
                             && os[0] == widths.get(find(space))) {
                         member(space, other, 0, 1, n, PruningGroup.Role.PRODUCER); // the bias of a MatMul linear layer
@@ -230,7 +263,9 @@ public final class DependencyGraph {
                 }
             }
             case "Flatten", "Reshape" -> {
-                if (in != null) {
+                if (in != null && op.equals("Reshape") && (headed.contains(x) || axis(x) != 1)) {
+                    visitHeadsOrFreeze(splitHeads(n) || mergeHeads(n), n);
+                } else if (in != null) {
                     long[] before = shapes.shape(x);
                     long[] after = shapes.shape(n.getOutput(0));
                     // NCHW -> [N, C*H*W]: channel c owns H*W consecutive columns
@@ -242,15 +277,164 @@ public final class DependencyGraph {
                     }
                 }
             }
+            case "Transpose" -> {
+                if (in != null && headed.contains(x)) {
+                    long[] perm = Attributes.ints(n, "perm");
+                    int rank = shapes.shape(x).length;
+                    for (int i = 0; i < rank; i++) {
+                        if ((perm == null ? rank - 1 - i : perm[i]) == axis(x)) {
+                            carry(x, n.getOutput(0), in, i);
+                        }
+                    }
+                } else {
+                    freezeInputs(n);
+                }
+            }
+            case "Softmax" -> {
+                int rank = shapes.shape(x).length;
+                if (in != null && Shapes.axis(Attributes.i(n, "axis", -1), rank) != axis(x) && spanOf.getOrDefault(x, 1) == 1) {
+                    carry(x, n.getOutput(0), in, axis(x)); // normalises along another axis: units stay apart
+                } else {
+                    freezeInputs(n);
+                }
+            }
             case "Shape" -> {
                 // reads only the shape: whatever the width becomes, the subgraph it feeds recomputes it
             }
             default -> {
                 if (CHANNEL_PRESERVING.contains(op) && in != null && spanOf.getOrDefault(x, 1) == 1) {
-                    put(n.getOutput(0), in, axis(x));
+                    carry(x, n.getOutput(0), in, axis(x));
                 } else {
                     freezeInputs(n);
                 }
+            }
+        }
+    }
+
+    /**
+     * A Reshape [.., F] -> [.., H, F/H] of a linear layer's output: its F neurons become H heads. The entry of the
+     * shape that says H joins the group (none when it is -1, inferred).
+     */
+    private boolean splitHeads(OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = shapes.shape(x);
+        long[] after = shapes.shape(n.getOutput(0));
+        int r = before.length;
+        int space = find(spaceOf.get(x));
+        if (headed.contains(x) || axis(x) != r - 1 || spanOf.getOrDefault(x, 1) != 1 || after.length != r + 1
+                || unit(space) != 1 || widths.get(space) != before[r - 1] || after[r - 1] < 2
+                || !java.util.Arrays.equals(java.util.Arrays.copyOf(before, r - 1), java.util.Arrays.copyOf(after, r - 1))) {
+            return false;
+        }
+        int heads = (int) after[r - 1];
+        int size = (int) after[r];
+        PruningGroup.Member count = null;
+        long entry = shapes.constant(n.getInput(1)).longs()[r - 1];
+        if (entry == heads) {
+            count = shapeEntry(n.getInput(1), r - 1, 1, n, heads);
+            if (count == null) {
+                return false;
+            }
+        } else if (entry != -1) {
+            return false;
+        }
+        // every unit so far becomes a head: size consecutive features along each member's axis
+        widths.set(space, heads);
+        unitSpan.put(space, size);
+        kinds.put(space, "attention-heads");
+        List<PruningGroup.Member> scaled = new ArrayList<>();
+        for (PruningGroup.Member m : members.get(space)) {
+            scaled.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span() * size, m.node(), m.role()));
+        }
+        members.put(space, scaled);
+        if (count != null) {
+            scaled.add(count);
+        }
+        put(n.getOutput(0), space, r - 1);
+        headed.add(n.getOutput(0));
+        return true;
+    }
+
+    /** A Reshape [.., H, D] -> [.., H * D] that merges heads back into features; the entry saying H * D joins. */
+    private boolean mergeHeads(OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = shapes.shape(x);
+        long[] after = shapes.shape(n.getOutput(0));
+        int r = after.length;
+        int space = find(spaceOf.get(x));
+        if (!headed.contains(x) || axis(x) != before.length - 2 || before.length != r + 1 || unit(space) != before[r]
+                || after[r - 1] != before[r - 1] * before[r]
+                || !java.util.Arrays.equals(java.util.Arrays.copyOf(before, r - 1), java.util.Arrays.copyOf(after, r - 1))) {
+            return false;
+        }
+        long entry = shapes.constant(n.getInput(1)).longs()[r - 1];
+        if (entry == after[r - 1]) {
+            PruningGroup.Member count = shapeEntry(n.getInput(1), r - 1, unit(space), n, widths.get(space));
+            if (count == null) {
+                return false;
+            }
+            members.get(space).add(count);
+        } else if (entry != -1) {
+            return false;
+        }
+        put(n.getOutput(0), space, r - 1);
+        return true;
+    }
+
+    /** Q x K^T or scores x V: both sides carry the same heads on the same batch axis, so their head spaces join. */
+    private boolean headMatMul(OnnxMl.NodeProto n) {
+        String a = n.getInput(0);
+        String b = n.getInput(1);
+        if (!headed.contains(a) || !headed.contains(b)) {
+            return false;
+        }
+        int rank = shapes.shape(a).length;
+        if (shapes.shape(b).length != rank || axis(a) != axis(b) || axis(a) >= rank - 2) {
+            return false;
+        }
+        union(spaceOf.get(a), spaceOf.get(b));
+        carry(a, n.getOutput(0), find(spaceOf.get(a)), axis(a));
+        return true;
+    }
+
+    /**
+     * Where entry {@code index} of a shape value is stored so that it can be rewritten: an int64 initializer or
+     * Constant node output read by nothing else, possibly reached through the Concat (and Unsqueeze/Cast) PyTorch
+     * builds shapes with. Null when it cannot be edited without touching something else.
+     */
+    private PruningGroup.Member shapeEntry(String value, int index, int span, OnnxMl.NodeProto user, int width) {
+        if (readers.getOrDefault(value, 0) != 1) {
+            return null; // shared: rewriting it would change another node too
+        }
+        OnnxMl.NodeProto p = producerOf.get(value);
+        Tensor t = shapes.constant(value);
+        if (t == null || t.isFloat()) {
+            return null;
+        }
+        if (model.initializers().containsKey(value) || (p != null && p.getOpType().equals("Constant"))) {
+            return t.longs()[index] == (long) width * span
+                    ? new PruningGroup.Member(value, index, span, Attributes.label(user), PruningGroup.Role.SHAPE) : null;
+        }
+        if (p == null) {
+            return null;
+        }
+        switch (p.getOpType()) {
+            case "Concat" -> {
+                int offset = 0;
+                for (String part : p.getInputList()) {
+                    int size = (int) Shapes.elements(shapes.shape(part));
+                    if (index < offset + size) {
+                        return shapeEntry(part, index - offset, span, p, width);
+                    }
+                    offset += size;
+                }
+                return null;
+            }
+            case "Unsqueeze", "Cast", "Identity", "Reshape", "Squeeze" -> {
+                return shapeEntry(p.getInput(0), index, span, p, width);
+            }
+            default -> {
+                return null;
             }
         }
     }
@@ -267,8 +451,10 @@ public final class DependencyGraph {
             if (!hasConsumer) {
                 continue; // nothing downstream takes these units (or only an untraced op did): keep them
             }
-            long params = m.stream().mapToLong(x -> model.initializers().get(x.tensor()).size()).sum();
-            groups.put(root, new PruningGroup(names.get(root), kinds.get(root), widths.get(root), List.copyOf(m), params));
+            long params = m.stream().filter(x -> x.role() != PruningGroup.Role.SHAPE)
+                    .mapToLong(x -> model.initializers().get(x.tensor()).size()).sum();
+            groups.put(root, new PruningGroup(names.get(root), kinds.get(root), widths.get(root), List.copyOf(m), params,
+                    unit(root)));
         }
         return List.copyOf(groups.values());
     }

@@ -3,23 +3,27 @@ package dev.pollard.graph;
 import java.util.List;
 
 /**
- * Units (channels or neurons) that must be removed together: every tensor slice that belongs to unit i of the group.
+ * Units (channels, neurons or attention heads) that must be removed together: every tensor slice that belongs to unit i
+ * of the group, and every shape constant that states how many units there are.
  *
  * @param id stable name, from the first producing node
- * @param kind conv-channels or linear-neurons
+ * @param kind conv-channels, linear-neurons or attention-heads
  * @param width number of units now
  * @param members the tensors and axes that carry the units
  * @param parameters weights the group's units own, over all members
+ * @param unitSize features per unit along a producer's axis: 1 for channels and neurons, the head size for heads
  */
-public record PruningGroup(String id, String kind, int width, List<Member> members, long parameters) {
+public record PruningGroup(String id, String kind, int width, List<Member> members, long parameters, int unitSize) {
 
     /**
      * One tensor's share of a group: along {@code axis}, unit i occupies {@code span} consecutive entries starting at
-     * i * span (span > 1 where a Flatten maps a channel to H x W columns of the next Gemm).
+     * i * span (span > 1 where a Flatten maps a channel to H x W columns of the next Gemm, or a head owns head-size
+     * features). For a {@link Role#SHAPE} member, {@code tensor} is an int64 constant (initializer or Constant node
+     * output), {@code axis} the index of the entry that counts units and {@code span} what each unit adds to it.
      */
     public record Member(String tensor, int axis, int span, String node, Role role) {
     }
 
-    /** How a member takes part: it produces the units, normalises them, or consumes them. */
-    public enum Role { PRODUCER, NORMALIZATION, CONSUMER }
+    /** How a member takes part: it produces the units, normalises them, consumes them, or counts them in a shape. */
+    public enum Role { PRODUCER, NORMALIZATION, CONSUMER, SHAPE }
 }

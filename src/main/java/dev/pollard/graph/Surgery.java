@@ -30,7 +30,15 @@ public final class Surgery {
         }
         int[] keep = java.util.stream.IntStream.range(0, group.width()).filter(i -> !drop.contains(i)).toArray();
         Map<String, Tensor> sliced = new HashMap<>();
+        Map<String, Tensor> counts = new HashMap<>(); // shape constants that say how many units there are
         for (PruningGroup.Member m : group.members()) {
+            if (m.role() == PruningGroup.Role.SHAPE) {
+                Tensor t = counts.getOrDefault(m.tensor(), constantValue(model, m.tensor()));
+                long[] v = t.longs().clone();
+                v[m.axis()] = (long) keep.length * m.span();
+                counts.put(m.tensor(), Tensor.ofLongs(t.dims(), v));
+                continue;
+            }
             Tensor t = sliced.getOrDefault(m.tensor(), model.initializers().get(m.tensor()));
             sliced.put(m.tensor(), slice(t, m.axis(), m.span(), keep, group.width()));
         }
@@ -46,9 +54,19 @@ public final class Surgery {
             if (t != null) {
                 graph.setInitializer(i, proto(graph.getInitializer(i).getName(), t));
             }
+            Tensor c = counts.get(graph.getInitializer(i).getName());
+            if (c != null) {
+                graph.setInitializer(i, longProto(graph.getInitializer(i).getName(), c));
+            }
         }
         for (int i = 0; i < graph.getNodeCount(); i++) {
             OnnxMl.NodeProto n = graph.getNode(i);
+            if (n.getOpType().equals("Constant") && counts.containsKey(n.getOutput(0))) {
+                Tensor c = counts.get(n.getOutput(0));
+                graph.setNode(i, n.toBuilder().clearAttribute().addAttribute(OnnxMl.AttributeProto.newBuilder()
+                        .setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(longProto("", c))));
+                continue;
+            }
             if (n.getOpType().equals("Conv") && depthwise.contains(Attributes.label(n)) && Attributes.i(n, "group", 1) > 1) {
                 OnnxMl.NodeProto.Builder b = n.toBuilder();
                 for (int a = 0; a < b.getAttributeCount(); a++) {
@@ -90,7 +108,7 @@ public final class Surgery {
         double[] sums = new double[group.width()];
         Set<String> seen = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (!seen.add(m.tensor() + "/" + m.axis())) {
+            if (m.role() == PruningGroup.Role.SHAPE || !seen.add(m.tensor() + "/" + m.axis())) {
                 continue;
             }
             Tensor t = model.initializers().get(m.tensor());
@@ -129,6 +147,31 @@ public final class Surgery {
             }
         }
         return OnnxModel.of(model.proto().toBuilder().setGraph(graph).build(), model.source());
+    }
+
+    /** The int64 value of an initializer or of a Constant node's output. */
+    private static Tensor constantValue(OnnxModel model, String name) {
+        Tensor t = model.initializers().get(name);
+        if (t != null) {
+            return t;
+        }
+        for (OnnxMl.NodeProto n : model.nodes()) {
+            if (n.getOpType().equals("Constant") && n.getOutput(0).equals(name)) {
+                return ShapeInference.constantAttribute(n);
+            }
+        }
+        throw new IllegalStateException("no int64 constant named " + name);
+    }
+
+    static OnnxMl.TensorProto longProto(String name, Tensor t) {
+        ByteBuffer raw = ByteBuffer.allocate(t.longs().length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        raw.asLongBuffer().put(t.longs());
+        OnnxMl.TensorProto.Builder b = OnnxMl.TensorProto.newBuilder().setName(name).setDataType(7)
+                .setRawData(ByteString.copyFrom(raw.array()));
+        for (long d : t.dims()) {
+            b.addDims(d);
+        }
+        return b.build();
     }
 
     static OnnxMl.TensorProto proto(String name, Tensor t) {

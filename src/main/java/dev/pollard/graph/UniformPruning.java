@@ -21,7 +21,8 @@ public final class UniformPruning {
             if (group == null) {
                 continue;
             }
-            int keep = keptWidth(group.width(), ratio, channelMultiple);
+            int keep = group.unitSize() > 1 ? keptUnits(group.width(), group.unitSize(), ratio, channelMultiple)
+                    : keptWidth(group.width(), ratio, channelMultiple);
             if (keep >= group.width()) {
                 continue;
             }
@@ -42,6 +43,18 @@ public final class UniformPruning {
         }
         long rounded = Math.round(width * (1 - ratio) / multiple) * (long) multiple;
         return (int) Math.min(width, Math.max(multiple, rounded));
+    }
+
+    /**
+     * Heads (units of several features): width x (1 - ratio) rounded, at least one, and enough that the features left
+     * (heads x head size) stay a multiple of the channel multiple.
+     */
+    static int keptUnits(int width, int unitSize, double ratio, int multiple) {
+        int keep = (int) Math.max(1, Math.round(width * (1 - ratio)));
+        while (keep < width && (long) keep * unitSize % multiple != 0) {
+            keep++;
+        }
+        return keep;
     }
 
     public static long flops(OnnxModel model, long batch) {

@@ -118,4 +118,39 @@ public final class OnnxBuilder {
         b.node("Gemm", "fc", in("flat", "fc.w", "fc.b"), in("logits"), "transB", 1L);
         return b.build();
     }
+
+    /**
+     * One self-attention layer as PyTorch exports hand-written attention: x [batch, 6, 16] through Linear Q/K/V
+     * (MatMul + Add), heads split by Reshape with a shape Concat-ed from Shape/Gather/Unsqueeze and constants
+     * (4 heads of 4), Transposes, scaled scores, Softmax, context, heads merged by a Reshape to [0, 6, 16], output
+     * projection.
+     */
+    public static OnnxMl.ModelProto attention() {
+        OnnxBuilder b = new OnnxBuilder().input("x", -1, 6, 16).output("y");
+        b.scalar("zero", 0).longs("axes0", 0).longs("seq", 6).longs("merge", 0, 6, 16).weights("scale", true);
+        String[][] perms = {{"q", "0,2,1,3"}, {"k", "0,2,3,1"}, {"v", "0,2,1,3"}};
+        for (String[] p : perms) {
+            String s = p[0];
+            b.weights(s + ".w", false, 16, 16).weights(s + ".b", false, 16).longs(s + ".heads", 4).longs(s + ".dim", 4);
+            b.node("MatMul", s + "/MatMul", in("x", s + ".w"), in(s + "m"));
+            b.node("Add", s + "/Add", in(s + ".b", s + "m"), in(s + "a"));
+            b.node("Shape", s + "/Shape", in(s + "a"), in(s + "shape"));
+            b.node("Gather", s + "/Gather", in(s + "shape", "zero"), in(s + "batch"), "axis", 0L);
+            b.node("Unsqueeze", s + "/Unsqueeze", in(s + "batch", "axes0"), in(s + "batch1d"));
+            b.node("Concat", s + "/Concat", in(s + "batch1d", "seq", s + ".heads", s + ".dim"), in(s + "split"), "axis", 0L);
+            b.node("Reshape", s + "/Reshape", in(s + "a", s + "split"), in(s + "4"));
+            long[] perm = java.util.Arrays.stream(p[1].split(",")).mapToLong(Long::parseLong).toArray();
+            b.node("Transpose", s + "/Transpose", in(s + "4"), in(s + "t"), "perm", perm);
+        }
+        b.weights("o.w", false, 16, 16).weights("o.b", false, 16);
+        b.node("MatMul", "scores", in("qt", "kt"), in("scores"));
+        b.node("Div", "scaled", in("scores", "scale"), in("scaled"));
+        b.node("Softmax", "softmax", in("scaled"), in("probs"), "axis", -1L);
+        b.node("MatMul", "context", in("probs", "vt"), in("context"));
+        b.node("Transpose", "context/Transpose", in("context"), in("ct"), "perm", new long[] {0, 2, 1, 3});
+        b.node("Reshape", "merge", in("ct", "merge"), in("merged"));
+        b.node("MatMul", "o/MatMul", in("merged", "o.w"), in("om"));
+        b.node("Add", "o/Add", in("om", "o.b"), in("y"));
+        return b.build();
+    }
 }
