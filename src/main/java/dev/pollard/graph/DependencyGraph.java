@@ -19,7 +19,11 @@ import java.util.Set;
  * <p>Attention heads: a Reshape that splits a linear layer's features [.., F] into [.., H, F/H] turns its space into
  * one of H heads of F/H features each. The head axis is followed through Transposes, scalings, Softmax and the two
  * activation-by-activation MatMuls (which join Q with K, then with V), back through the Reshape that merges the heads
- * into the output projection's input. The int64 constants holding H and F in those Reshapes' shapes join the group.
+ * into the output projection's input.
+ *
+ * <p>Concat along channels: the output's channels are the inputs' channels one after another, so a consumer's
+ * weights hold each input's units at an offset (the widths of the inputs before it). Such a value is traced as segments
+ * (space, offset) through BatchNorm and channel-preserving ops into the convolutions that consume it. The int64 constants holding H and F in those Reshapes' shapes join the group.
  */
 public final class DependencyGraph {
     private static final java.util.Set<String> CHANNEL_PRESERVING = Set.of("Relu", "Clip", "Sigmoid", "Tanh", "Gelu",
@@ -41,6 +45,7 @@ public final class DependencyGraph {
     private final Set<String> headed = new HashSet<>(); // values whose traced axis is a head axis
     private final Map<String, OnnxMl.NodeProto> producerOf = new HashMap<>();
     private final Map<String, Integer> readers = new HashMap<>(); // value -> how many node inputs read it
+    private final Map<String, List<int[]>> segmentsOf = new HashMap<>(); // concatenated value -> {space, offset} on axis 1
 
     private DependencyGraph(OnnxModel model) {
         this.model = model;
@@ -62,6 +67,7 @@ public final class DependencyGraph {
             if (s != null) {
                 g.frozen.add(g.find(s));
             }
+            g.segmentsOf.getOrDefault(output, List.of()).forEach(seg -> g.frozen.add(g.find(seg[0])));
         }
         return g.collect();
     }
@@ -105,9 +111,15 @@ public final class DependencyGraph {
     }
 
     private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role) {
+        member(space, tensor, axis, span, n, role, 0);
+    }
+
+    private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role,
+            int offset) {
         if (model.initializers().containsKey(tensor)) {
             int root = find(space);
-            members.get(root).add(new PruningGroup.Member(tensor, axis, span * unit(root), Attributes.label(n), role));
+            members.get(root).add(new PruningGroup.Member(tensor, axis, span * unit(root), Attributes.label(n), role,
+                    offset));
         } else {
             frozen.add(find(space)); // a weight computed at run time cannot be sliced
         }
@@ -120,6 +132,7 @@ public final class DependencyGraph {
             if (s != null) {
                 frozen.add(find(s));
             }
+            segmentsOf.getOrDefault(input, List.of()).forEach(seg -> frozen.add(find(seg[0])));
         }
     }
 
@@ -155,6 +168,14 @@ public final class DependencyGraph {
         String op = n.getOpType();
         String x = n.getInputCount() > 0 ? n.getInput(0) : "";
         Integer in = spaceOf.get(x);
+        if (op.equals("Concat") && n.getInputList().stream().anyMatch(i -> spaceOf.containsKey(i) || segmentsOf.containsKey(i))) {
+            concat(n);
+            return;
+        }
+        if (n.getInputList().stream().anyMatch(segmentsOf::containsKey)) {
+            visitSegments(n);
+            return;
+        }
         if (in != null && axis(x) != 1 && !java.util.Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape", "Reshape", "Transpose", "Softmax").contains(op)
                 && !CHANNEL_PRESERVING.contains(op)) {
             freezeInputs(n); // units on the last axis of a 3-D tensor: only linear layers and elementwise ops are traced
@@ -435,6 +456,78 @@ public final class DependencyGraph {
             }
             default -> {
                 return null;
+            }
+        }
+    }
+
+    /** Channels concatenated along axis 1: each traced input becomes a segment at the offset of what precedes it. */
+    private void concat(OnnxMl.NodeProto n) {
+        long[] first = shapes.shape(n.getInput(0));
+        int axis = Shapes.axis(Attributes.i(n, "axis", 0), first.length);
+        List<int[]> segments = new ArrayList<>();
+        int offset = 0;
+        for (String input : n.getInputList()) {
+            Integer s = spaceOf.get(input);
+            boolean traced = s != null || segmentsOf.containsKey(input);
+            if (axis != 1 || (traced && (axis(input) != 1 || spanOf.getOrDefault(input, 1) != 1 || headed.contains(input)))) {
+                freezeInputs(n); // along another axis, channels would not stay whole
+                return;
+            }
+            if (s != null) {
+                segments.add(new int[] {s, offset});
+            }
+            for (int[] seg : segmentsOf.getOrDefault(input, List.of())) {
+                segments.add(new int[] {seg[0], offset + seg[1]});
+            }
+            offset += (int) shapes.shape(input)[1]; // untraced inputs keep their channels: they only shift the rest
+        }
+        segmentsOf.put(n.getOutput(0), segments);
+        axisOf.put(n.getOutput(0), 1);
+    }
+
+    /** A node reading a concatenated value: BatchNorm, channel-preserving ops and plain convolutions are traced. */
+    private void visitSegments(OnnxMl.NodeProto n) {
+        String op = n.getOpType();
+        String x = n.getInput(0);
+        List<int[]> segments = segmentsOf.get(x);
+        boolean onlyFirst = n.getInputList().stream().skip(1).noneMatch(i -> spaceOf.containsKey(i) || segmentsOf.containsKey(i));
+        if (segments == null || !onlyFirst) {
+            freezeInputs(n);
+            return;
+        }
+        switch (op) {
+            case "BatchNormalization" -> {
+                for (int[] seg : segments) {
+                    for (int i = 1; i < 5; i++) {
+                        member(seg[0], n.getInput(i), 0, 1, n, PruningGroup.Role.NORMALIZATION, seg[1]);
+                    }
+                }
+                segmentsOf.put(n.getOutput(0), segments);
+            }
+            case "Conv" -> {
+                if (Attributes.i(n, "group", 1) != 1) {
+                    freezeInputs(n);
+                    break;
+                }
+                for (int[] seg : segments) {
+                    member(seg[0], n.getInput(1), 1, 1, n, PruningGroup.Role.CONSUMER, seg[1]);
+                }
+                long[] w = shapes.shape(n.getInput(1));
+                int out = newSpace((int) w[0], n);
+                member(out, n.getInput(1), 0, 1, n, PruningGroup.Role.PRODUCER);
+                if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
+                    member(out, n.getInput(2), 0, 1, n, PruningGroup.Role.PRODUCER);
+                }
+                put(n.getOutput(0), out, 1);
+            }
+            case "Shape" -> {
+            }
+            default -> {
+                if (CHANNEL_PRESERVING.contains(op)) {
+                    segmentsOf.put(n.getOutput(0), segments);
+                } else {
+                    freezeInputs(n);
+                }
             }
         }
     }

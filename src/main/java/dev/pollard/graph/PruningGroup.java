@@ -18,10 +18,14 @@ public record PruningGroup(String id, String kind, int width, List<Member> membe
     /**
      * One tensor's share of a group: along {@code axis}, unit i occupies {@code span} consecutive entries starting at
      * i * span (span > 1 where a Flatten maps a channel to H x W columns of the next Gemm, or a head owns head-size
-     * features). For a {@link Role#SHAPE} member, {@code tensor} is an int64 constant (initializer or Constant node
+     * features), after {@code offset} entries that belong to others (where a Concat put other channels first).
+     * For a {@link Role#SHAPE} member, {@code tensor} is an int64 constant (initializer or Constant node
      * output), {@code axis} the index of the entry that counts units and {@code span} what each unit adds to it.
      */
-    public record Member(String tensor, int axis, int span, String node, Role role) {
+    public record Member(String tensor, int axis, int span, String node, Role role, int offset) {
+        public Member(String tensor, int axis, int span, String node, Role role) {
+            this(tensor, axis, span, node, role, 0);
+        }
     }
 
     /** How a member takes part: it produces the units, normalises them, consumes them, or counts them in a shape. */

@@ -31,7 +31,10 @@ public final class Surgery {
         int[] keep = java.util.stream.IntStream.range(0, group.width()).filter(i -> !drop.contains(i)).toArray();
         Map<String, Tensor> sliced = new HashMap<>();
         Map<String, Tensor> counts = new HashMap<>(); // shape constants that say how many units there are
-        for (PruningGroup.Member m : group.members()) {
+        // where one tensor holds the group at several offsets, the later ones go first so the earlier stay in place
+        List<PruningGroup.Member> ordered = group.members().stream()
+                .sorted(java.util.Comparator.comparingInt(PruningGroup.Member::offset).reversed()).toList();
+        for (PruningGroup.Member m : ordered) {
             if (m.role() == PruningGroup.Role.SHAPE) {
                 Tensor t = counts.getOrDefault(m.tensor(), constantValue(model, m.tensor()));
                 long[] v = t.longs().clone();
@@ -40,7 +43,7 @@ public final class Surgery {
                 continue;
             }
             Tensor t = sliced.getOrDefault(m.tensor(), model.initializers().get(m.tensor()));
-            sliced.put(m.tensor(), slice(t, m.axis(), m.span(), keep, group.width()));
+            sliced.put(m.tensor(), slice(t, m.axis(), m.span(), m.offset(), keep, group.width()));
         }
         Set<String> depthwise = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
@@ -81,25 +84,36 @@ public final class Surgery {
         return OnnxModel.of(model.proto().toBuilder().setGraph(graph).build(), model.source());
     }
 
-    /** Keeps the given units along one axis, each unit being {@code span} consecutive entries. */
-    static Tensor slice(Tensor t, int axis, int span, int[] keep, int width) {
+    /**
+     * Keeps the given units along one axis, each unit being {@code span} consecutive entries after {@code offset}
+     * entries of others; entries outside the group's range stay.
+     */
+    static Tensor slice(Tensor t, int axis, int span, int offset, int[] keep, int width) {
         long[] dims = t.dims();
-        if (dims[axis] != (long) width * span) {
-            throw new IllegalStateException("tensor " + Arrays.toString(dims) + " axis " + axis + " is not " + width + " x " + span);
+        long length = dims[axis];
+        if (offset + (long) width * span > length) {
+            throw new IllegalStateException("tensor " + Arrays.toString(dims) + " axis " + axis + " has no " + width + " x "
+                    + span + " units at offset " + offset);
         }
         long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, axis));
-        long inner = Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length)) * span;
-        float[] out = new float[(int) (outer * keep.length * inner)];
+        int inner = (int) Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length));
+        long newLength = length - (long) (width - keep.length) * span;
+        float[] out = new float[(int) (outer * newLength * inner)];
         int k = 0;
         for (long o = 0; o < outer; o++) {
+            int base = (int) (o * length * inner);
+            System.arraycopy(t.floats(), base, out, k, offset * inner);
+            k += offset * inner;
             for (int unit : keep) {
-                int from = (int) ((o * width + unit) * inner);
-                System.arraycopy(t.floats(), from, out, k, (int) inner);
-                k += (int) inner;
+                System.arraycopy(t.floats(), base + (offset + unit * span) * inner, out, k, span * inner);
+                k += span * inner;
             }
+            int after = (int) (length - offset - (long) width * span) * inner;
+            System.arraycopy(t.floats(), base + (offset + width * span) * inner, out, k, after);
+            k += after;
         }
         long[] newDims = dims.clone();
-        newDims[axis] = (long) keep.length * span;
+        newDims[axis] = newLength;
         return Tensor.ofFloats(newDims, out);
     }
 
@@ -108,16 +122,17 @@ public final class Surgery {
         double[] sums = new double[group.width()];
         Set<String> seen = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.SHAPE || !seen.add(m.tensor() + "/" + m.axis())) {
+            if (m.role() == PruningGroup.Role.SHAPE || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
                 continue;
             }
             Tensor t = model.initializers().get(m.tensor());
             long[] dims = t.dims();
             long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, m.axis()));
-            long inner = Shapes.elements(Arrays.copyOfRange(dims, m.axis() + 1, dims.length)) * m.span();
+            long row = Shapes.elements(Arrays.copyOfRange(dims, m.axis() + 1, dims.length));
+            long inner = row * m.span();
             for (long o = 0; o < outer; o++) {
                 for (int unit = 0; unit < group.width(); unit++) {
-                    int from = (int) ((o * group.width() + unit) * inner);
+                    int from = (int) ((o * dims[m.axis()] + m.offset()) * row + unit * inner);
                     for (int j = 0; j < inner; j++) {
                         double v = t.floats()[from + j];
                         sums[unit] += v * v;

@@ -75,6 +75,58 @@ class DependencyGraphTest {
         assertThat(java.util.Arrays.stream(l2).min().orElseThrow()).isPositive();
     }
 
+    @Test
+    void concatenatedBranchesAreGroupsAtTheirOffsetsInBatchNormAndTheConsumer() {
+        OnnxModel model = OnnxModel.of(OnnxBuilder.concatCnn(), "concat-cnn");
+        List<PruningGroup> groups = DependencyGraph.groups(model);
+        assertThat(groups).extracting(PruningGroup::id).containsExactly("a", "b");
+        assertThat(groups.get(0).members()).extracting(m -> m.tensor() + "@" + m.axis() + "+" + m.offset())
+                .containsExactlyInAnyOrder("a.w@0+0", "a.b@0+0", "bn.s@0+0", "bn.b@0+0", "bn.m@0+0", "bn.v@0+0", "c.w@1+0");
+        // after the 8 channels of a and the image's 3
+        assertThat(groups.get(1).members()).extracting(m -> m.tensor() + "@" + m.axis() + "+" + m.offset())
+                .containsExactlyInAnyOrder("b.w@0+0", "b.b@0+0", "bn.s@0+11", "bn.b@0+11", "bn.m@0+11", "bn.v@0+11", "c.w@1+11");
+    }
+
+    @Test
+    void removingUnreadChannelsOfConcatenatedBranchesKeepsTheOutputsExactly() throws Exception {
+        OnnxModel original = OnnxModel.of(OnnxBuilder.concatCnn(), "concat-cnn");
+        int[][] removed = {{1, 5}, {0, 3, 7}};
+        for (int i = 0; i < 2; i++) {
+            original = UnreadUnits.zeroConsumers(original, DependencyGraph.groups(original).get(i), removed[i]);
+        }
+        OnnxModel pruned = original;
+        for (int i = 0; i < 2; i++) {
+            // offsets change as the first branch narrows: groups are found again
+            pruned = Surgery.remove(pruned, DependencyGraph.groups(pruned).get(i), removed[i]);
+        }
+        assertThat(DependencyGraph.groups(pruned)).extracting(PruningGroup::width).containsExactly(6, 5);
+        assertThat(DependencyGraph.groups(pruned).get(1).members()).extracting(PruningGroup.Member::offset).contains(9);
+        assertThat(pruned.initializers().get("c.w").dims()).containsExactly(4, 14, 3, 3);
+        assertThat(pruned.initializers().get("bn.v").dims()).containsExactly(14);
+        float[] image = new float[2 * 3 * 8 * 8];
+        Random random = new Random(11);
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (float) random.nextGaussian();
+        }
+        float[] before = runFlat(original, image, new long[] {2, 3, 8, 8});
+        float[] after = runFlat(pruned, image, new long[] {2, 3, 8, 8});
+        assertThat(after).hasSameSizeAs(before);
+        for (int i = 0; i < before.length; i++) {
+            assertThat(after[i]).isCloseTo(before[i], within(1e-4f));
+        }
+    }
+
+    static float[] runFlat(OnnxModel model, float[] input, long[] dims) throws Exception {
+        try (OrtSession session = ENV.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions());
+                OnnxTensor x = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(input), dims);
+                OrtSession.Result result = session.run(Map.of(model.inputs().get(0).name(), x))) {
+            OnnxTensor y = (OnnxTensor) result.get(0);
+            float[] out = new float[(int) y.getInfo().getNumElements()];
+            y.getFloatBuffer().get(out);
+            return out;
+        }
+    }
+
     static float[][] run(OnnxModel model, float[] image, int batch) throws Exception {
         try (OrtSession session = ENV.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions());
                 OnnxTensor x = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(image), new long[] {batch, 1, 28, 28});

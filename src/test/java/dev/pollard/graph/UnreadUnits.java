@@ -21,10 +21,11 @@ final class UnreadUnits {
             Tensor t = model.initializers().get(m.tensor());
             float[] v = zeroed.getOrDefault(m.tensor(), t.floats().clone());
             long outer = Shapes.elements(Arrays.copyOfRange(t.dims(), 0, m.axis()));
-            long inner = t.size() / outer / group.width();
+            long row = Shapes.elements(Arrays.copyOfRange(t.dims(), m.axis() + 1, t.dims().length));
+            long inner = row * m.span();
             for (long o = 0; o < outer; o++) {
                 for (int unit : units) {
-                    int from = (int) ((o * group.width() + unit) * inner);
+                    int from = (int) ((o * t.dims()[m.axis()] + m.offset()) * row + unit * inner);
                     Arrays.fill(v, from, (int) (from + inner), 0f);
                 }
             }

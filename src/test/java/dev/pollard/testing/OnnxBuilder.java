@@ -153,4 +153,23 @@ public final class OnnxBuilder {
         b.node("Add", "o/Add", in("om", "o.b"), in("y"));
         return b.build();
     }
+
+    /**
+     * Two convolution branches concatenated along channels with the input image between them (8 + 3 + 8 = 19), then
+     * BatchNorm, Relu and a convolution reading all 19 channels.
+     */
+    public static OnnxMl.ModelProto concatCnn() {
+        OnnxBuilder b = new OnnxBuilder().input("image", -1, 3, 8, 8).output("y");
+        b.weights("a.w", false, 8, 3, 3, 3).weights("a.b", false, 8).weights("b.w", false, 8, 3, 1, 1).weights("b.b", false, 8);
+        b.weights("bn.s", true, 19).weights("bn.b", false, 19).weights("bn.m", false, 19).weights("bn.v", true, 19);
+        b.weights("c.w", false, 4, 19, 3, 3).weights("c.b", false, 4);
+        b.node("Conv", "a", in("image", "a.w", "a.b"), in("a"), "pads", new long[] {1, 1, 1, 1});
+        b.node("Relu", "a/relu", in("a"), in("ar"));
+        b.node("Conv", "b", in("image", "b.w", "b.b"), in("b"));
+        b.node("Concat", "cat", in("ar", "image", "b"), in("cat"), "axis", 1L);
+        b.node("BatchNormalization", "bn", in("cat", "bn.s", "bn.b", "bn.m", "bn.v"), in("n"), "epsilon", 1e-5f);
+        b.node("Relu", "relu", in("n"), in("r"));
+        b.node("Conv", "c", in("r", "c.w", "c.b"), in("y"), "pads", new long[] {1, 1, 1, 1});
+        return b.build();
+    }
 }
