@@ -42,6 +42,19 @@ class GraphExecutorTest {
         assertMatchesOnnxRuntime(OnnxModel.load(Fixtures.path("bert2")), new long[] {2, 32});
     }
 
+    /** The pruned encoder (half the heads and feed-forward neurons, rewritten head counts) runs the same on DJL. */
+    @Test
+    void prunedBertStyleEncoderMatchesOnnxRuntime() throws Exception {
+        assertMatchesOnnxRuntime(UniformPruning.prune(OnnxModel.load(Fixtures.path("bert2")), 0.5, 8), new long[] {2, 32});
+    }
+
+    @Test
+    void attentionLayerWithoutTwoHeadsMatchesOnnxRuntime() throws Exception {
+        OnnxModel model = OnnxModel.of(dev.pollard.testing.OnnxBuilder.attention(), "attention");
+        assertMatchesOnnxRuntime(Surgery.remove(model, DependencyGraph.groups(model).get(0), new int[] {0, 2}),
+                new long[] {3, 6, 16});
+    }
+
     @Test
     void gradientsReachTheWeightsAndATrainingStepLowersTheLoss() {
         OnnxModel model = OnnxModel.of(OnnxBuilder.smallCnn(), "small-cnn");
