@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot uniform pruning of the real-architecture fixtures: FLOPs, size and ONNX Runtime CPU latency before and after.
-#   bench/prune-uniform.sh [RATIO]     (default 0.5; batch 32, 3 warm-up runs, median of 10)
+#   bench/prune-uniform.sh [RATIO]     (default 0.5; batch 32, 3 warm-up runs, median of 20 interleaved runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ratio="${1:-0.5}"
@@ -9,7 +9,7 @@ out="$(mktemp -d)"
 printf '%-14s %10s %10s %9s %12s %12s %9s %9s %9s %8s\n' model MFLOPs MFLOPs' ' FLOPs MB MB' ' size ms ms' ' speedup
 printf '%-14s %10s %10s %9s %12s %12s %9s %9s %9s %8s\n' "" before after change before after change before after ""
 for m in resnet18 mobilenet_v2 bert2; do
-  report="$(./pollard prune-uniform "$fixtures/$m.onnx" --ratio "$ratio" --out "$out/$m.onnx" --batch 32 --runs 10)"
+  report="$(./pollard prune-uniform "$fixtures/$m.onnx" --ratio "$ratio" --out "$out/$m.onnx" --batch 32 --runs 20)"
   flops=($(grep '^MFLOPs' <<<"$report" | awk '{print $4, $5, $6}'))
   bytes=($(grep '^file bytes' <<<"$report" | awk '{print $3/1e6, $4/1e6, $5}'))
   ms=($(grep '^ORT CPU ms' <<<"$report" | awk '{print $6, $7, $8}'))

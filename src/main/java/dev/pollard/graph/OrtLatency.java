@@ -7,7 +7,9 @@ import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -18,41 +20,70 @@ public final class OrtLatency {
 
     /** Median milliseconds per batch over {@code runs} runs after {@code warmup} runs, with random inputs. */
     public static double medianMillis(OnnxModel model, int batch, int warmup, int runs) throws OrtException {
+        return medianMillis(List.of(model), batch, warmup, runs)[0];
+    }
+
+    /**
+     * The same for several models, their timed runs interleaved (model 1, model 2, model 1, ...) so that load from other
+     * processes on a shared machine falls on all of them alike and their ratio stays meaningful.
+     */
+    public static double[] medianMillis(List<OnnxModel> models, int batch, int warmup, int runs) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        try (OrtSession session = env.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions())) {
-            Random random = new Random(1);
-            for (OnnxModel.Input in : model.inputs()) {
-                long[] dims = in.dims().clone();
-                dims[0] = batch;
-                int n = (int) Shapes.elements(dims);
-                if (in.elementType() == 7) { // int64 token ids
-                    long[] v = new long[n];
-                    for (int i = 0; i < n; i++) {
-                        v[i] = random.nextInt(100);
-                    }
-                    inputs.put(in.name(), OnnxTensor.createTensor(env, LongBuffer.wrap(v), dims));
-                } else {
-                    float[] v = new float[n];
-                    for (int i = 0; i < n; i++) {
-                        v[i] = random.nextFloat();
-                    }
-                    inputs.put(in.name(), OnnxTensor.createTensor(env, FloatBuffer.wrap(v), dims));
+        List<OrtSession> sessions = new ArrayList<>();
+        List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
+        try {
+            for (OnnxModel model : models) {
+                sessions.add(env.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions()));
+                inputs.add(randomInputs(env, model, batch));
+            }
+            for (int m = 0; m < models.size(); m++) {
+                for (int i = 0; i < warmup; i++) {
+                    sessions.get(m).run(inputs.get(m)).close();
                 }
             }
-            for (int i = 0; i < warmup; i++) {
-                session.run(inputs).close();
-            }
-            double[] times = new double[runs];
+            double[][] times = new double[models.size()][runs];
             for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                session.run(inputs).close();
-                times[i] = (System.nanoTime() - t0) / 1e6;
+                for (int m = 0; m < models.size(); m++) {
+                    long t0 = System.nanoTime();
+                    sessions.get(m).run(inputs.get(m)).close();
+                    times[m][i] = (System.nanoTime() - t0) / 1e6;
+                }
             }
-            Arrays.sort(times);
-            return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+            double[] medians = new double[models.size()];
+            for (int m = 0; m < models.size(); m++) {
+                Arrays.sort(times[m]);
+                medians[m] = runs % 2 == 1 ? times[m][runs / 2] : (times[m][runs / 2 - 1] + times[m][runs / 2]) / 2;
+            }
+            return medians;
         } finally {
-            inputs.values().forEach(OnnxTensor::close);
+            inputs.forEach(in -> in.values().forEach(OnnxTensor::close));
+            for (OrtSession s : sessions) {
+                s.close();
+            }
         }
+    }
+
+    private static Map<String, OnnxTensor> randomInputs(OrtEnvironment env, OnnxModel model, int batch) throws OrtException {
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        Random random = new Random(1);
+        for (OnnxModel.Input in : model.inputs()) {
+            long[] dims = in.dims().clone();
+            dims[0] = batch;
+            int n = (int) Shapes.elements(dims);
+            if (in.elementType() == 7) { // int64 token ids
+                long[] v = new long[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = random.nextInt(100);
+                }
+                inputs.put(in.name(), OnnxTensor.createTensor(env, LongBuffer.wrap(v), dims));
+            } else {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = random.nextFloat();
+                }
+                inputs.put(in.name(), OnnxTensor.createTensor(env, FloatBuffer.wrap(v), dims));
+            }
+        }
+        return inputs;
     }
 }

@@ -30,7 +30,7 @@ public class PruneUniformCommand implements Callable<Integer> {
             + "${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--runs", defaultValue = "10", description = "Timed runs after 3 warm-up runs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = "10", description = "Timed runs of each model (interleaved) after 3 warm-up runs (default: ${DEFAULT-VALUE}).")
     int runs;
 
     @Override
@@ -47,8 +47,9 @@ public class PruneUniformCommand implements Callable<Integer> {
         byte[] bytes = after.proto().toByteArray();
         String sha = Artifacts.write(out, bytes);
         long sizeBefore = Files.size(model);
-        double msBefore = OrtLatency.medianMillis(before, batch, 3, runs);
-        double msAfter = OrtLatency.medianMillis(after, batch, 3, runs);
+        double[] ms = OrtLatency.medianMillis(java.util.List.of(before, after), batch, 3, runs); // interleaved runs
+        double msBefore = ms[0];
+        double msAfter = ms[1];
         long flopsBefore = UniformPruning.flops(before, 1);
         long flopsAfter = UniformPruning.flops(after, 1);
         long paramsBefore = UniformPruning.parameters(before);
