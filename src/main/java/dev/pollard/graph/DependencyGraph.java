@@ -41,6 +41,7 @@ public final class DependencyGraph {
     private final Map<Integer, String> names = new HashMap<>();
     private final Map<Integer, String> kinds = new HashMap<>();
     private final Set<Integer> frozen = new HashSet<>();
+    private final Map<Integer, Set<String>> carriers = new HashMap<>(); // space -> nodes whose outputs carry its units
     private final Map<Integer, Integer> unitSpan = new HashMap<>(); // space -> features per unit (head size), else 1
     private final Set<String> headed = new HashSet<>(); // values whose traced axis is a head axis
     private final Map<String, OnnxMl.NodeProto> producerOf = new HashMap<>();
@@ -105,6 +106,7 @@ public final class DependencyGraph {
         int drop = Math.max(ra, rb);
         parent.set(drop, keep);
         members.get(keep).addAll(members.get(drop));
+        carriers.computeIfAbsent(keep, k -> new java.util.LinkedHashSet<>()).addAll(carriers.getOrDefault(drop, Set.of()));
         if (frozen.contains(drop)) {
             frozen.add(keep);
         }
@@ -140,6 +142,15 @@ public final class DependencyGraph {
     private void put(String value, int space, int axis) {
         spaceOf.put(value, space);
         axisOf.put(value, axis);
+        carry(space, value);
+    }
+
+    /** The node producing the value does work in proportion to the space's width. */
+    private void carry(int space, String value) {
+        OnnxMl.NodeProto p = producerOf.get(value);
+        if (p != null) {
+            carriers.computeIfAbsent(find(space), k -> new java.util.LinkedHashSet<>()).add(Attributes.label(p));
+        }
     }
 
     private int unit(int space) {
@@ -483,6 +494,7 @@ public final class DependencyGraph {
         }
         segmentsOf.put(n.getOutput(0), segments);
         axisOf.put(n.getOutput(0), 1);
+        segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
     }
 
     /** A node reading a concatenated value: BatchNorm, channel-preserving ops and plain convolutions are traced. */
@@ -503,6 +515,7 @@ public final class DependencyGraph {
                     }
                 }
                 segmentsOf.put(n.getOutput(0), segments);
+                segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
             }
             case "Conv" -> {
                 if (Attributes.i(n, "group", 1) != 1) {
@@ -525,6 +538,7 @@ public final class DependencyGraph {
             default -> {
                 if (CHANNEL_PRESERVING.contains(op)) {
                     segmentsOf.put(n.getOutput(0), segments);
+                    segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
                 } else {
                     freezeInputs(n);
                 }
@@ -546,8 +560,10 @@ public final class DependencyGraph {
             }
             long params = m.stream().filter(x -> x.role() != PruningGroup.Role.SHAPE)
                     .mapToLong(x -> model.initializers().get(x.tensor()).size()).sum();
+            Set<String> nodes = new java.util.LinkedHashSet<>(carriers.getOrDefault(root, Set.of()));
+            m.stream().filter(x -> x.role() != PruningGroup.Role.SHAPE).forEach(x -> nodes.add(x.node()));
             groups.put(root, new PruningGroup(names.get(root), kinds.get(root), widths.get(root), List.copyOf(m), params,
-                    unit(root)));
+                    unit(root), List.copyOf(nodes)));
         }
         return List.copyOf(groups.values());
     }

@@ -25,8 +25,7 @@ public class InspectCommand implements Callable<Integer> {
                     costs.stream().mapToLong(NodeCost::flops).sum() / 1e6);
             System.out.printf("%-40s %-16s %6s %12s %12s%n", "group", "kind", "width", "parameters", "MFLOPs");
             for (PruningGroup g : groups) {
-                List<String> nodes = g.members().stream().map(PruningGroup.Member::node).distinct().toList();
-                double mflops = costs.stream().filter(c -> nodes.contains(c.node())).mapToLong(NodeCost::flops).sum() / 1e6;
+                double mflops = g.flops(costs) / 1e6;
                 System.out.printf("%-40s %-16s %6d %12d %12.1f%n", g.id(), g.kind(), g.width(), g.parameters(), mflops);
             }
             System.out.printf("%d prunable groups, %d units%n", groups.size(), groups.stream().mapToInt(PruningGroup::width).sum());

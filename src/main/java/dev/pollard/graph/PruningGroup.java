@@ -12,8 +12,17 @@ import java.util.List;
  * @param members the tensors and axes that carry the units
  * @param parameters weights the group's units own, over all members
  * @param unitSize features per unit along a producer's axis: 1 for channels and neurons, the head size for heads
+ * @param nodes the nodes whose work grows with the group's width: producers, consumers and every node in between
+ *     (BatchNorm, activations, pools, attention scores and context)
  */
-public record PruningGroup(String id, String kind, int width, List<Member> members, long parameters, int unitSize) {
+public record PruningGroup(String id, String kind, int width, List<Member> members, long parameters, int unitSize,
+        List<String> nodes) {
+
+    /** FLOPs of the group's nodes, from {@link NodeCost#of}; a node shared by two groups counts in both. */
+    public long flops(List<NodeCost> costs) {
+        java.util.Set<String> mine = java.util.Set.copyOf(nodes);
+        return costs.stream().filter(c -> mine.contains(c.node())).mapToLong(NodeCost::flops).sum();
+    }
 
     /**
      * One tensor's share of a group: along {@code axis}, unit i occupies {@code span} consecutive entries starting at

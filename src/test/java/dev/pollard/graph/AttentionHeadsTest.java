@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.pollard.testing.OnnxBuilder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,13 @@ class AttentionHeadsTest {
                             "k.b@0x4:PRODUCER", "v.w@1x4:PRODUCER", "v.b@0x4:PRODUCER", "o.w@0x4:CONSUMER",
                             "q.heads@0x1:SHAPE", "k.heads@0x1:SHAPE", "v.heads@0x1:SHAPE", "merge@2x4:SHAPE");
             assertThat(g.parameters()).isEqualTo(3 * (16 * 16 + 16) + 16 * 16);
+            // the attention itself scales with the heads too
+            assertThat(g.nodes()).contains("q/MatMul", "k/Add", "scores", "scaled", "softmax", "context", "o/MatMul")
+                    .doesNotContain("o/Add");
+            List<NodeCost> costs = NodeCost.of(model, 2);
+            long projections = 4 * 2L * (2 * 6 * 16 * 16);
+            long attention = 2 * 2L * (2 * 4 * 6 * 6 * 4);
+            assertThat(g.flops(costs)).isGreaterThan(projections + attention);
         });
     }
 
