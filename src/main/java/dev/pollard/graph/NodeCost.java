@@ -9,9 +9,11 @@ import java.util.Set;
 /**
  * The work of one node for one batch: floating-point operations, bytes read and written (float32 activations and
  * weights) and the weights it owns. Shape bookkeeping that runs on constants, and views (Reshape, Flatten, Squeeze,
- * Unsqueeze, Identity, Dropout) cost nothing.
+ * Unsqueeze, Identity, Dropout) cost nothing. {@code bytes} = {@code weightBytes} (initializers read) +
+ * {@code activationBytes} (activations read and written).
  */
-public record NodeCost(String node, String opType, long flops, long bytes, long parameters) {
+public record NodeCost(String node, String opType, long flops, long bytes, long parameters, long weightBytes,
+        long activationBytes) {
     private static final Set<String> VIEWS = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout",
             "Shape", "Constant", "ConstantOfShape");
 
@@ -31,7 +33,7 @@ public record NodeCost(String node, String opType, long flops, long bytes, long 
         String name = Attributes.label(n);
         boolean onConstants = n.getInputList().stream().allMatch(i -> i.isEmpty() || s.constant(i) != null);
         if (VIEWS.contains(op) || onConstants) {
-            return new NodeCost(name, op, 0, 0, 0);
+            return new NodeCost(name, op, 0, 0, 0, 0, 0);
         }
         long params = 0;
         for (String input : n.getInputList()) {
@@ -67,18 +69,20 @@ public record NodeCost(String node, String opType, long flops, long bytes, long 
             case "Transpose", "Concat", "Slice", "Gather", "Expand", "Cast" -> 0;
             default -> out; // elementwise
         };
-        long bytes = 0;
+        long weights = 0;
+        long activations = 0;
         for (String input : n.getInputList()) {
-            boolean activation = !input.isEmpty() && s.constant(input) == null;
-            if (activation || model.initializers().containsKey(input)) {
-                bytes += 4 * Shapes.elements(s.shape(input));
+            if (!input.isEmpty() && s.constant(input) == null) {
+                activations += 4 * Shapes.elements(s.shape(input));
+            } else if (model.initializers().containsKey(input)) {
+                weights += 4 * Shapes.elements(s.shape(input));
             }
         }
         for (String output : n.getOutputList()) {
             if (!output.isEmpty() && s.has(output)) {
-                bytes += 4 * Shapes.elements(s.shape(output));
+                activations += 4 * Shapes.elements(s.shape(output));
             }
         }
-        return new NodeCost(name, op, flops, bytes, params);
+        return new NodeCost(name, op, flops, weights + activations, params, weights, activations);
     }
 }

@@ -65,6 +65,8 @@ class ShapeInferenceTest {
         assertThat(conv1.flops()).isEqualTo(2 * outputs * 9 + outputs);
         assertThat(conv1.parameters()).isEqualTo(16 * 9 + 16);
         assertThat(conv1.bytes()).isEqualTo(4 * (2L * 28 * 28 + 16 * 9 + 16 + outputs));
+        assertThat(conv1.weightBytes()).isEqualTo(4 * (16 * 9 + 16));
+        assertThat(conv1.activationBytes()).isEqualTo(4 * (2L * 28 * 28 + outputs));
         NodeCost depthwise = costs.stream().filter(c -> c.node().equals("depthwise")).findFirst().orElseThrow();
         assertThat(depthwise.flops()).isEqualTo(2 * (2L * 16 * 14 * 14) * 9);
         assertThat(costs.stream().filter(c -> Set.of("shape", "batch", "batch1d", "newshape", "flatten").contains(c.node())))
