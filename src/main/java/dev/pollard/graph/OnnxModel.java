@@ -98,6 +98,11 @@ public final class OnnxModel {
         return proto;
     }
 
+    /** Writes the model as one ONNX file, atomically (temporary file, then move); returns its sha256 in hex. */
+    public String save(Path file) throws IOException {
+        return dev.pollard.data.Artifacts.write(file, proto.toByteArray());
+    }
+
     /** Where the model came from (a file name), for messages. */
     public String source() {
         return source;

@@ -1,6 +1,5 @@
 package dev.pollard.graph;
 
-import dev.pollard.data.Artifacts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -45,7 +44,7 @@ public class PruneUniformCommand implements Callable<Integer> {
             return 2;
         }
         byte[] bytes = after.proto().toByteArray();
-        String sha = Artifacts.write(out, bytes);
+        String sha = after.save(out);
         long sizeBefore = Files.size(model);
         double[] ms = OrtLatency.medianMillis(java.util.List.of(before, after), batch, 3, runs); // interleaved runs
         double msBefore = ms[0];

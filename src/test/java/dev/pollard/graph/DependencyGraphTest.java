@@ -127,6 +127,27 @@ class DependencyGraphTest {
         }
     }
 
+    @Test
+    void aPrunedModelSavedToAFileLoadsBackAndRunsTheSame(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        OnnxModel model = OnnxModel.of(OnnxBuilder.smallCnn(), "small-cnn");
+        OnnxModel pruned = Surgery.remove(model, DependencyGraph.groups(model).get(0), new int[] {2, 3});
+        java.nio.file.Path file = dir.resolve("pruned.onnx");
+        String sha = pruned.save(file);
+        assertThat(sha).isEqualTo(java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(java.nio.file.Files.readAllBytes(file))));
+        assertThat(java.nio.file.Files.list(dir)).containsExactly(file); // no temporary file left behind
+        OnnxModel loaded = OnnxModel.load(file);
+        assertThat(loaded.initializers().get("c2.w").dims()).containsExactly(14, 14, 3, 3); // residual: in and out
+        float[] image = new float[28 * 28];
+        java.util.Arrays.fill(image, 0.5f);
+        try (OrtSession session = ENV.createSession(file.toString(), new OrtSession.SessionOptions());
+                OnnxTensor x = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(image), new long[] {1, 1, 28, 28});
+                OrtSession.Result result = session.run(Map.of("image", x))) {
+            assertThat(((float[][]) result.get(0).getValue())[0]).containsExactly(run(pruned, image, 1)[0]);
+        }
+    }
+
     static float[][] run(OnnxModel model, float[] image, int batch) throws Exception {
         try (OrtSession session = ENV.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions());
                 OnnxTensor x = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(image), new long[] {batch, 1, 28, 28});
