@@ -56,6 +56,32 @@ class ShapeInferenceTest {
         }
     }
 
+    /** After heads and neurons are removed, every value's inferred shape still equals ONNX Runtime's. */
+    @Test
+    void prunedEncoderShapesMatchOnnxRuntime() throws Exception {
+        OnnxModel pruned = UniformPruning.prune(OnnxModel.load(dev.pollard.testing.Fixtures.path("bert2")), 0.5, 8);
+        long[] tokens = new long[3 * 32];
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OnnxMl.GraphProto.Builder g = pruned.proto().getGraph().toBuilder().clearOutput();
+        Set<String> values = new HashSet<>();
+        pruned.nodes().forEach(n -> values.addAll(n.getOutputList()));
+        values.forEach(v -> g.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(v)));
+        ShapeInference shapes = ShapeInference.infer(pruned, 3);
+        try (OrtSession session = env.createSession(pruned.proto().toBuilder().setGraph(g).build().toByteArray(),
+                new OrtSession.SessionOptions());
+                OnnxTensor x = OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(tokens), new long[] {3, 32});
+                OrtSession.Result result = session.run(Map.of("tokens", x))) {
+            int checked = 0;
+            for (var e : result) {
+                long[] actual = ((TensorInfo) e.getValue().getInfo()).getShape();
+                assertThat(shapes.shape(e.getKey())).as(e.getKey()).containsExactly(actual);
+                checked++;
+            }
+            assertThat(checked).isGreaterThan(150);
+        }
+        assertThat(shapes.shape("/Reshape_output_0")).containsExactly(3, 32, 2, 64);
+    }
+
     @Test
     void costsCountConvolutionWorkByHand() {
         var costs = NodeCost.of(OnnxModel.of(OnnxBuilder.smallCnn(), "small-cnn"), 2);
