@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,7 +27,7 @@ import java.util.Set;
  * (space, offset) through BatchNorm and channel-preserving ops into the convolutions that consume it. The int64 constants holding H and F in those Reshapes' shapes join the group.
  */
 public final class DependencyGraph {
-    private static final java.util.Set<String> CHANNEL_PRESERVING = Set.of("Relu", "Clip", "Sigmoid", "Tanh", "Gelu",
+    private static final Set<String> CHANNEL_PRESERVING = Set.of("Relu", "Clip", "Sigmoid", "Tanh", "Gelu",
             "Erf", "Identity", "Dropout", "MaxPool", "AveragePool", "GlobalAveragePool", "LeakyRelu", "HardSigmoid",
             "HardSwish", "Abs", "Neg", "Sqrt", "Exp");
 
@@ -106,7 +107,7 @@ public final class DependencyGraph {
         int drop = Math.max(ra, rb);
         parent.set(drop, keep);
         members.get(keep).addAll(members.get(drop));
-        carriers.computeIfAbsent(keep, k -> new java.util.LinkedHashSet<>()).addAll(carriers.getOrDefault(drop, Set.of()));
+        carriers.computeIfAbsent(keep, k -> new LinkedHashSet<>()).addAll(carriers.getOrDefault(drop, Set.of()));
         if (frozen.contains(drop)) {
             frozen.add(keep);
         }
@@ -149,7 +150,7 @@ public final class DependencyGraph {
     private void carry(int space, String value) {
         OnnxMl.NodeProto p = producerOf.get(value);
         if (p != null) {
-            carriers.computeIfAbsent(find(space), k -> new java.util.LinkedHashSet<>()).add(Attributes.label(p));
+            carriers.computeIfAbsent(find(space), k -> new LinkedHashSet<>()).add(Attributes.label(p));
         }
     }
 
@@ -187,7 +188,7 @@ public final class DependencyGraph {
             visitSegments(n);
             return;
         }
-        if (in != null && axis(x) != 1 && !java.util.Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape", "Reshape", "Transpose", "Softmax").contains(op)
+        if (in != null && axis(x) != 1 && !Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape", "Reshape", "Transpose", "Softmax").contains(op)
                 && !CHANNEL_PRESERVING.contains(op)) {
             freezeInputs(n); // units on the last axis of a 3-D tensor: only linear layers and elementwise ops are traced
             return;
@@ -560,7 +561,7 @@ public final class DependencyGraph {
             }
             long params = m.stream().filter(x -> x.role() != PruningGroup.Role.SHAPE)
                     .mapToLong(x -> model.initializers().get(x.tensor()).size()).sum();
-            Set<String> nodes = new java.util.LinkedHashSet<>(carriers.getOrDefault(root, Set.of()));
+            Set<String> nodes = new LinkedHashSet<>(carriers.getOrDefault(root, Set.of()));
             m.stream().filter(x -> x.role() != PruningGroup.Role.SHAPE).forEach(x -> nodes.add(x.node()));
             groups.put(root, new PruningGroup(names.get(root), kinds.get(root), widths.get(root), List.copyOf(m), params,
                     unit(root), List.copyOf(nodes)));

@@ -2,6 +2,7 @@ package dev.pollard.graph;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +47,7 @@ public class PruneUniformCommand implements Callable<Integer> {
         byte[] bytes = after.proto().toByteArray();
         String sha = after.save(out);
         long sizeBefore = Files.size(model);
-        double[] ms = OrtLatency.medianMillis(java.util.List.of(before, after), batch, 3, runs); // interleaved runs
+        double[] ms = OrtLatency.medianMillis(List.of(before, after), batch, 3, runs); // interleaved runs
         double msBefore = ms[0];
         double msAfter = ms[1];
         long flopsBefore = UniformPruning.flops(before, 1);

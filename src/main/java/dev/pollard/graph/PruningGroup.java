@@ -1,6 +1,7 @@
 package dev.pollard.graph;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * Units (channels, neurons or attention heads) that must be removed together: every tensor slice that belongs to unit i
@@ -20,7 +21,7 @@ public record PruningGroup(String id, String kind, int width, List<Member> membe
 
     /** FLOPs of the group's nodes, from {@link NodeCost#of}; a node shared by two groups counts in both. */
     public long flops(List<NodeCost> costs) {
-        java.util.Set<String> mine = java.util.Set.copyOf(nodes);
+        Set<String> mine = Set.copyOf(nodes);
         return costs.stream().filter(c -> mine.contains(c.node())).mapToLong(NodeCost::flops).sum();
     }
 
