@@ -213,7 +213,8 @@ public class PruningJobSpec {
     public static class Output {
         @Required
         @Pattern(Patterns.WRITABLE_URI)
-        @JsonPropertyDescription("Directory for the pruned model (model.onnx), report.json and summary: pvc://<claim>/<path>, "
+        @JsonPropertyDescription("Directory for the pruned models: each run writes model.onnx, report.json and summary.txt into "
+                + "a subdirectory named after its Job, so a new run never overwrites a served model. pvc://<claim>/<path>, "
                 + "s3://<bucket>/<prefix> (with secretRef) or file:///<path> for local runs.")
         public String uri;
 

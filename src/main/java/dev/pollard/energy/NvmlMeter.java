@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Measurements} grows the repetitions until a window spans at least {@link #minimumSamples()} steps, so one
  * step of uncertainty at the end is at most a tenth of the reading.
  */
-public final class NvmlMeter implements EnergyMeter {
+public final class NvmlMeter implements EnergyMeter, EnergyCounter {
     public static final String DEFAULT_LIBRARY = "libnvidia-ml.so.1";
     static final long POWER_SAMPLE_MILLIS = 10;
 
@@ -112,6 +112,19 @@ public final class NvmlMeter implements EnergyMeter {
     @Override
     public Window measure(Workload workload, int repetitions) {
         return counter ? measureWithCounter(workload, repetitions) : measureWithPowerSamples(workload, repetitions);
+    }
+
+    /**
+     * The device's energy counter in joules. Readings are only as fresh as the counter's last update (20-100 ms), so
+     * differences are meaningful over seconds, not single requests. Needs the counter: power samples give no total.
+     */
+    @Override
+    public double totalJoules() {
+        if (!counter) {
+            throw new EnergyMeterException("NVML: " + product + " has no energy counter (nvmlDeviceGetTotalEnergyConsumption "
+                    + "not supported), so no running total is available");
+        }
+        return unsigned(energyMillijoules()) / 1000.0;
     }
 
     private long energyMillijoules() {

@@ -1,5 +1,6 @@
 package dev.pollard.operator;
 
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import java.util.Optional;
 
@@ -24,6 +25,19 @@ final class Errors {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * An optimistic-locking conflict: the informer's copy was older than the server's (e.g. just after our own status
+     * patch). Not the user's concern: the next reconciliation, already queued, works on the fresh copy.
+     */
+    static boolean conflict(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof KubernetesClientException k && k.getCode() == 409) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String message(Throwable e) {

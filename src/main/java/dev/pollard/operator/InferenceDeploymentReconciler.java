@@ -84,6 +84,9 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
     @Override
     public ErrorStatusUpdateControl<InferenceDeployment> updateErrorStatus(InferenceDeployment infd,
             Context<InferenceDeployment> context, Exception e) {
+        if (Errors.conflict(e)) {
+            return ErrorStatusUpdateControl.defaultErrorProcessing(); // retried at once; no status noise, no Event
+        }
         InferenceDeploymentStatus status = infd.getStatus() != null ? infd.getStatus() : new InferenceDeploymentStatus();
         infd.setStatus(status);
         boolean invalid = Errors.invalidSpec(e).isPresent();

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jboss.logging.Logger;
 
 /**
  * Drives a PruningJob: resolves its HardwareClass, runs one batch/v1 Job per (spec generation, class generation), follows
@@ -52,6 +53,8 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
     public static final String REASON_RECONCILE_ERROR = "ReconcileError";
     public static final String HARDWARE_CLASS_RESOLVED = "HardwareClassResolved";
     static final String DEPLOYED_BY_LABEL = "pollard.dev/deployed-by";
+
+    private static final Logger LOG = Logger.getLogger(PruningJobReconciler.class);
 
     private final OperatorSettings settings = OperatorSettings.fromEnvironment();
 
@@ -236,11 +239,16 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
 
     @Override
     public ErrorStatusUpdateControl<PruningJob> updateErrorStatus(PruningJob pj, Context<PruningJob> context, Exception e) {
+        if (Errors.conflict(e)) {
+            return ErrorStatusUpdateControl.defaultErrorProcessing(); // retried at once; no status noise, no Event
+        }
         PruningJobStatus status = pj.getStatus() != null ? pj.getStatus() : new PruningJobStatus();
         pj.setStatus(status);
         boolean invalid = Errors.invalidSpec(e).isPresent();
         if (invalid) {
             status.phase = Phase.FAILED;
+        } else {
+            LOG.warnf(e, "reconciling PruningJob %s/%s failed; retrying", pj.getMetadata().getNamespace(), pj.getMetadata().getName());
         }
         setReady(pj, context.getClient(), false, invalid ? REASON_INVALID_SPEC : REASON_RECONCILE_ERROR, Errors.message(e), true);
         // an invalid spec waits for the user to change it; anything else is retried with JOSDK's backoff

@@ -53,6 +53,11 @@ final class PruningRun {
         return (base.length() > room ? base.substring(0, room) : base).replaceAll("[-.]+$", "") + "-" + hash;
     }
 
+    /** Where a run's model.onnx, report.json and summary.txt go: a directory named after its Job under spec.output.uri. */
+    static String runUri(PruningJob pj, HardwareClass hwc) {
+        return pj.getSpec().output.uri.replaceAll("/+$", "") + "/" + jobName(pj, hwc);
+    }
+
     static Job render(PruningJob pj, HardwareClass hwc, OperatorSettings settings) {
         PruningJobSpec spec = pj.getSpec();
         StorageLocation model = StorageLocation.of("model", "spec.model.uri", spec.model.uri, spec.model.secretRef, false);
@@ -65,8 +70,9 @@ final class PruningRun {
                 "--epsilon", spec.accuracy.epsilon.toString(),
                 "--hardware", hwc.getMetadata().getName(),
                 "--meter", hwc.getSpec().meter == null ? "analytical" : hwc.getSpec().meter.name().toLowerCase(),
-                "--out", output.argument(),
-                "--artifact-uri", spec.output.uri,
+                // each run writes into its own directory, so a new run never overwrites the model being served
+                "--out", output.argument().replaceAll("/+$", "") + "/" + jobName(pj, hwc),
+                "--artifact-uri", runUri(pj, hwc),
                 "--progress-address", "$(POD_IP):" + PROGRESS_PORT));
         if (spec.energyBudget.targetReduction != null) {
             args.addAll(List.of("--target-reduction", spec.energyBudget.targetReduction.toString()));

@@ -54,6 +54,9 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
         if (runtime.threads != null) {
             args.addAll(List.of("--threads", runtime.threads.toString()));
         }
+        if (hardware != null && hardware.meter == HardwareClassSpec.Meter.NVML) {
+            args.addAll(List.of("--meter", "nvml")); // joules per inference in the server's metrics
+        }
         List<EnvVar> env = new ArrayList<>();
         env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
                 .endFieldRef().endValueFrom().build());

@@ -1,11 +1,10 @@
 package dev.pollard.serve;
 
+import dev.pollard.energy.EnergyCounter;
 import java.util.Map;
-import java.util.OptionalDouble;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
-import java.util.function.Supplier;
 
 /** Prometheus text-format metrics of the model server: requests, latency, inferences and, when metered, joules. */
 final class Metrics {
@@ -16,11 +15,17 @@ final class Metrics {
     private final AtomicLong latencyCount = new AtomicLong();
     private final DoubleAdder latencySum = new DoubleAdder();
     private final AtomicLong inferences = new AtomicLong();
-    private final Supplier<OptionalDouble> joulesPerInference;
+    private final EnergyCounter energy; // null: no meter on this node
+    private final double joulesAtStart;
+    private double joulesAtLastScrape;
+    private long inferencesAtLastScrape;
+    private double joulesPerInference = Double.NaN;
 
-    Metrics(String model, Supplier<OptionalDouble> joulesPerInference) {
+    Metrics(String model, EnergyCounter energy) {
         this.model = model;
-        this.joulesPerInference = joulesPerInference;
+        this.energy = energy;
+        this.joulesAtStart = energy == null ? 0 : energy.totalJoules();
+        this.joulesAtLastScrape = joulesAtStart;
         for (int i = 0; i < BUCKETS.length; i++) {
             bucketCounts[i] = new AtomicLong();
         }
@@ -41,7 +46,7 @@ final class Metrics {
         }
     }
 
-    String render() {
+    synchronized String render() {
         StringBuilder out = new StringBuilder();
         String m = "model=\"" + model + "\"";
         out.append("# HELP pollard_requests_total HTTP requests by endpoint and status code.\n");
@@ -63,11 +68,25 @@ final class Metrics {
         out.append("# HELP pollard_inferences_total Samples inferred (a request may carry a batch).\n");
         out.append("# TYPE pollard_inferences_total counter\n");
         out.append("pollard_inferences_total{").append(m).append("} ").append(inferences.get()).append('\n');
-        OptionalDouble joules = joulesPerInference.get();
-        if (joules.isPresent()) {
-            out.append("# HELP pollard_joules_per_inference Energy per inferred sample, measured by the node's meter.\n");
-            out.append("# TYPE pollard_joules_per_inference gauge\n");
-            out.append("pollard_joules_per_inference{").append(m).append("} ").append(joules.getAsDouble()).append('\n');
+        if (energy != null) {
+            String labels = m + ",meter=\"" + energy.name() + "\"";
+            double joules = energy.totalJoules();
+            long samples = inferences.get();
+            // the device's whole energy, idle time included, between two scrapes that saw inferences
+            if (samples > inferencesAtLastScrape) {
+                joulesPerInference = (joules - joulesAtLastScrape) / (samples - inferencesAtLastScrape);
+                joulesAtLastScrape = joules;
+                inferencesAtLastScrape = samples;
+            }
+            out.append("# HELP pollard_energy_joules_total Energy the accelerator used since the server started, from its meter.\n");
+            out.append("# TYPE pollard_energy_joules_total counter\n");
+            out.append("pollard_energy_joules_total{").append(labels).append("} ").append(joules - joulesAtStart).append('\n');
+            if (!Double.isNaN(joulesPerInference)) {
+                out.append("# HELP pollard_joules_per_inference Accelerator energy per inferred sample between the last two "
+                        + "scrapes that saw inferences.\n");
+                out.append("# TYPE pollard_joules_per_inference gauge\n");
+                out.append("pollard_joules_per_inference{").append(labels).append("} ").append(joulesPerInference).append('\n');
+            }
         }
         return out.toString();
     }

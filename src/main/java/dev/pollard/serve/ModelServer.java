@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.pollard.energy.EnergyCounter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -26,10 +27,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalDouble;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Supplier;
 
 /**
  * A model server for one ONNX model over ONNX Runtime, speaking the Open Inference Protocol (KServe v2) REST API:
@@ -48,7 +47,7 @@ public final class ModelServer implements AutoCloseable {
     private final HttpServer http;
     private final ExecutorService pool;
 
-    public ModelServer(Path model, String name, String host, int port, int threads, Supplier<OptionalDouble> joulesPerInference)
+    public ModelServer(Path model, String name, String host, int port, int threads, EnergyCounter energy)
             throws IOException, OrtException {
         this.name = name;
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
@@ -62,7 +61,7 @@ public final class ModelServer implements AutoCloseable {
         for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
             outputs.put(e.getKey(), (TensorInfo) e.getValue().getInfo());
         }
-        this.metrics = new Metrics(name, joulesPerInference);
+        this.metrics = new Metrics(name, energy);
         this.http = HttpServer.create(new InetSocketAddress(host, port), 64);
         this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()));
         http.setExecutor(pool);

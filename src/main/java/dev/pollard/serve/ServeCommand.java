@@ -1,9 +1,10 @@
 package dev.pollard.serve;
 
 import dev.pollard.data.Digests;
+import dev.pollard.energy.EnergyMeterException;
+import dev.pollard.energy.NvmlMeter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -32,6 +33,17 @@ public class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (0: ONNX Runtime decides).")
     int threads;
 
+    @Option(names = "--meter", defaultValue = "none", description = "nvml: export the GPU's energy (pollard_energy_joules_total, "
+            + "pollard_joules_per_inference) from NVML's energy counter; none (default: ${DEFAULT-VALUE}).")
+    String meter;
+
+    @Option(names = "--nvml-library", defaultValue = NvmlMeter.DEFAULT_LIBRARY, hidden = true)
+    String nvmlLibrary;
+
+    @Option(names = "--gpu", defaultValue = "0", description = "NVML device index or UUID (default: ${DEFAULT-VALUE}: the "
+            + "pod's first visible GPU).")
+    String gpu;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(model)) {
@@ -46,12 +58,34 @@ public class ServeCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        if (!meter.equals("none") && !meter.equals("nvml")) {
+            System.err.println("pollard serve: --meter " + meter + ": not one of nvml, none");
+            return 2;
+        }
+        NvmlMeter nvml = meter.equals("nvml") ? openNvml() : null;
         CountDownLatch stopped = new CountDownLatch(1);
-        try (ModelServer server = new ModelServer(model, name, host, port, threads, OptionalDouble::empty).start()) {
+        try (nvml; ModelServer server = new ModelServer(model, name, host, port, threads, nvml).start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
             System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, model, host, server.port(), name);
             stopped.await();
         }
         return 0;
+    }
+
+    /** The GPU's meter, or null (with the reason on stderr): missing energy figures must not stop a model being served. */
+    private NvmlMeter openNvml() {
+        NvmlMeter nvml = null;
+        try {
+            nvml = NvmlMeter.open(nvmlLibrary, gpu);
+            nvml.totalJoules(); // needs the energy counter
+            System.err.println("pollard serve: energy from " + nvml.describe());
+            return nvml;
+        } catch (EnergyMeterException e) {
+            if (nvml != null) {
+                nvml.close();
+            }
+            System.err.println("pollard serve: --meter nvml: " + e.getMessage() + "; serving without energy metrics");
+            return null;
+        }
     }
 }

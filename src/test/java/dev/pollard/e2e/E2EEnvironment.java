@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * What an end-to-end suite runs against: a local control plane with Pollard's CRDs, one process node, and the
- * operator's reconcilers running in the test JVM.
+ * operator's reconcilers running in the test JVM (none when the suite runs the operator as a process of its own).
  */
 record E2EEnvironment(LocalCluster cluster, KubernetesClient client, ProcessNode node, Operator operator)
         implements AutoCloseable {
@@ -20,17 +20,22 @@ record E2EEnvironment(LocalCluster cluster, KubernetesClient client, ProcessNode
         Resources.installCrds(client);
         ProcessNode node = new ProcessNode(client, nodeName, cluster.dir().resolve("node"), LocalCluster.pollardCommand())
                 .start(labels, extendedResources);
-        Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-        for (Reconciler<?> r : reconcilers) {
-            operator.register(r);
+        Operator operator = null;
+        if (reconcilers.length > 0) {
+            operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+            for (Reconciler<?> r : reconcilers) {
+                operator.register(r);
+            }
+            operator.start();
         }
-        operator.start();
         return new E2EEnvironment(cluster, client, node, operator);
     }
 
     @Override
     public void close() throws Exception {
-        operator.stop();
+        if (operator != null) {
+            operator.stop();
+        }
         node.close();
         client.close();
         cluster.close();

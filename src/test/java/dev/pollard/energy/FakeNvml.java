@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The fake libnvidia-ml.so from src/test/c/fake_nvml.c, compiled with gcc by the test build, and its control knob. */
-final class FakeNvml {
-    static final Path SOURCE = Path.of("src/test/c/fake_nvml.c");
-    static final Path LIBRARY = Path.of("target/fake-nvml/libnvidia-ml.so.1").toAbsolutePath();
+public final class FakeNvml {
+    public static final Path SOURCE = Path.of("src/test/c/fake_nvml.c");
+    public static final Path LIBRARY = Path.of("target/fake-nvml/libnvidia-ml.so.1").toAbsolutePath();
 
-    interface Control extends Library {
+    public interface Control extends Library {
         void fakeNvmlConfigure(double watts, int updateMillis, long counterStartMillijoules, int hasCounter, int initError,
                 int energyError);
     }
@@ -22,7 +22,7 @@ final class FakeNvml {
     }
 
     /** Compiles the library when it is missing or older than its source, and returns its control functions. */
-    static synchronized Control compile() throws IOException, InterruptedException {
+    public static synchronized Control compile() throws IOException, InterruptedException {
         if (control == null) {
             if (!Files.exists(LIBRARY) || Files.getLastModifiedTime(LIBRARY).compareTo(Files.getLastModifiedTime(SOURCE)) < 0) {
                 Files.createDirectories(LIBRARY.getParent());

@@ -94,7 +94,10 @@ class PruningJobReconcilerTest {
         assertThat(worker.getArgs()).startsWith("prune").containsSequence("--target-reduction", "0.4")
                 .containsSequence("--epsilon", "0.01").containsSequence("--meter", "nvml")
                 .containsSequence("--model", "/pollard/model/fashion-cnn/model.onnx")
-                .containsSequence("--dataset", "/pollard/dataset/fashion-mnist");
+                .containsSequence("--dataset", "/pollard/dataset/fashion-mnist")
+                // a directory per run: a later run never overwrites the model an InferenceDeployment serves
+                .containsSequence("--out", "/pollard/output/fashion-cnn/pruned-h100/" + job.getMetadata().getName())
+                .containsSequence("--artifact-uri", "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName());
         assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
         assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3");
         assertThat(pod.getRuntimeClassName()).isEqualTo("nvidia");

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pollard.energy.EnergyCounter;
 import dev.pollard.testing.TinyOnnx;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.OptionalDouble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,13 +23,14 @@ class ModelServerTest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     @TempDir
     static Path dir;
+    private static final SettableCounter ENERGY = new SettableCounter();
     private static ModelServer server;
     private static String base;
 
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, () -> OptionalDouble.of(0.0025)).start();
+        server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, ENERGY).start();
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -95,14 +96,16 @@ class ModelServerTest {
 
     @Test
     void metricsCountRequestsAndExportJoulesWhenMetered() throws Exception {
-        String before = get("/metrics").body();
+        String before = get("/metrics").body(); // a scrape: the next joules per inference counts from here
+        ENERGY.joules += 0.5;
         infer("tiny", "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}");
         String after = get("/metrics").body();
         assertThat(count(after, "pollard_inferences_total{model=\"tiny\"}"))
                 .isEqualTo(count(before, "pollard_inferences_total{model=\"tiny\"}") + 1);
         assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"tiny/infer\",code=\"200\"}")
                 .contains("pollard_inference_seconds_bucket{model=\"tiny\",le=\"+Inf\"}")
-                .contains("pollard_joules_per_inference{model=\"tiny\"} 0.0025");
+                .contains("pollard_joules_per_inference{model=\"tiny\",meter=\"test\"} 0.5")
+                .contains("pollard_energy_joules_total{model=\"tiny\",meter=\"test\"} " + (ENERGY.joules - 100));
     }
 
     private static long count(String metrics, String series) {
@@ -113,5 +116,20 @@ class ModelServerTest {
     private static void assertError(HttpResponse<String> response, int code, String message) throws Exception {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(code);
         assertThat(JSON.readTree(response.body()).get("error").asText()).contains(message);
+    }
+
+    /** A meter the test sets by hand. */
+    static final class SettableCounter implements EnergyCounter {
+        volatile double joules = 100;
+
+        @Override
+        public String name() {
+            return "test";
+        }
+
+        @Override
+        public double totalJoules() {
+            return joules;
+        }
     }
 }
