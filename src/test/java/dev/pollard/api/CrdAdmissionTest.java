@@ -43,8 +43,8 @@ class CrdAdmissionTest {
     }
 
     static Stream<String> examples() {
-        return Stream.concat(Stream.of("examples/hardwareclass-h100.yaml", "examples/pruningjob.yaml",
-                "examples/inferencedeployment.yaml"), Stream.of("h100", "h200", "a100", "l4", "t4", "generic-cpu")
+        return Stream.concat(Stream.of("examples/hardwareclass-h100.yaml", "examples/local/hardwareclass-h100.yaml",
+                "examples/pruningjob.yaml", "examples/inferencedeployment.yaml"), Stream.of("h100", "h200", "a100", "l4", "t4", "generic-cpu")
                 .map(preset -> "examples/hardwareclasses/" + preset + ".yaml"));
     }
 

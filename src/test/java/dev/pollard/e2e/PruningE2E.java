@@ -1,269 +1,90 @@
 package dev.pollard.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import dev.pollard.api.HardwareClass;
-import dev.pollard.api.HardwareClassSpec;
-import dev.pollard.api.InferenceDeployment;
-import dev.pollard.api.PruningJob;
-import dev.pollard.api.PruningJobStatus;
 import dev.pollard.data.Digests;
-import dev.pollard.operator.PruningJobReconciler;
-import dev.pollard.testing.Resources;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The whole path on a local control plane, with the operator running as its own process ({@code pollard operator}):
- * the example PruningJob becomes a Job, the real scheduler binds its pod to the GPU-labelled process node,
- * {@code pollard prune} runs there, the operator is killed and restarted in the middle of the run, copies the worker's
- * report into status, and the InferenceDeployment serves the pruned model; a change of the HardwareClass prunes again
- * and moves the deployment to the new model.
+ * The scenario on the local control plane (e2e/cluster.sh) with a process node, and the operator as its own process
+ * ({@code pollard operator} from the packaged jar), killed with SIGKILL mid-run.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class PruningE2E {
-    private static E2EEnvironment env;
-    private static KubernetesClient client;
-    private static ProcessNode node;
-    private static OperatorProcess operator;
-    private static Path models;
-    private static PruningJobStatus firstRun;
+class PruningE2E extends PruningScenario {
+    private E2EEnvironment env;
+    private OperatorProcess operator;
 
-    @BeforeAll
-    static void start() throws Exception {
+    @Override
+    protected KubernetesClient startCluster() throws Exception {
         env = E2EEnvironment.start("gpu-node-1",
                 Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
                 Map.of("nvidia.com/gpu", "2"));
-        client = env.client();
-        node = env.node();
         operator = new OperatorProcess(env.cluster().kubeconfig(), env.cluster().dir()).start();
-        client.resource(new RuntimeClassBuilder().withNewMetadata().withName("nvidia").endMetadata().withHandler("nvidia")
-                .build()).create();
-        models = node.provideClaim("default", "pollard-models");
-        Path data = node.provideClaim("default", "pollard-data");
-        try (InputStream embedded = PruningE2E.class.getResourceAsStream("/models/fashion-cnn.onnx")) {
-            Files.createDirectories(models.resolve("fashion-cnn"));
-            Files.copy(embedded, models.resolve("fashion-cnn/model.onnx"));
-        }
-        Files.createDirectories(data.resolve("fashion-mnist"));
-        try (var files = Files.list(Path.of("/usr/share/datasets/fashion-mnist"))) {
-            for (Path f : files.toList()) {
-                Files.copy(f, data.resolve("fashion-mnist").resolve(f.getFileName()));
-            }
-        }
-        // the example class, metered by its datasheet model: the process node has no NVIDIA driver
-        HardwareClass hwc = exampleHardwareClass();
-        hwc.getSpec().meter = HardwareClassSpec.Meter.ANALYTICAL;
-        client.resource(hwc).create();
+        return env.client();
     }
 
-    @AfterAll
-    static void stop() throws Exception {
+    @Override
+    protected void stopCluster() throws Exception {
         if (operator != null) {
             operator.close();
         }
-        env.close();
+        if (env != null) {
+            env.close();
+        }
     }
 
-    @Test
-    @Order(1)
-    void theExampleRunSurvivesAnOperatorKillAndItsModelIsServed() throws Exception {
-        // a broken PruningJob beside it, to show one failing run does not disturb the others
-        PruningJob broken = createExample("missing", pj -> {
-            pj.getSpec().model.uri = "pvc://pollard-models/nowhere/model.onnx";
-            pj.getSpec().deployTo = null;
-        });
-        createExample("default", pj -> {
-            pj.getSpec().dataset.evaluationSamples = 2000; // keep the run short; the rest is the example as shipped
-            pj.getSpec().strategy.fineTuning.stepsPerIteration = 40;
-            pj.getSpec().accuracy.epsilon = 0.03;
-        });
+    @Override
+    protected String nodeName() {
+        return env.node().name();
+    }
 
-        // progress reaches status while the worker runs; then the operator dies without warning, mid-run
-        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            PruningJobStatus status = status("default");
-            assertThat(status).isNotNull();
-            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.PRUNING);
-            assertThat(status.progress).isNotNull();
-            assertThat(status.progress.iteration).isGreaterThanOrEqualTo(1);
-            assertThat(status.progress.accuracy).isNotNull();
-        });
-        Job running = onlyJob("default");
+    @Override
+    protected void provideClaims(String namespace) throws Exception {
+        Path models = env.node().provideClaim(namespace, "pollard-models");
+        Path data = env.node().provideClaim(namespace, "pollard-data");
+        if (namespace.equals("default")) {
+            try (InputStream embedded = PruningE2E.class.getResourceAsStream("/models/fashion-cnn.onnx")) {
+                Files.createDirectories(models.resolve("fashion-cnn"));
+                Files.copy(embedded, models.resolve("fashion-cnn/model.onnx"));
+            }
+            Files.createDirectories(data.resolve("fashion-mnist"));
+            try (var files = Files.list(Path.of("/usr/share/datasets/fashion-mnist"))) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, data.resolve("fashion-mnist").resolve(f.getFileName()));
+                }
+            }
+        }
+    }
+
+    @Override
+    protected String sha256(String pvcUri) throws Exception {
+        String rest = pvcUri.substring("pvc://".length());
+        int slash = rest.indexOf('/');
+        return Digests.sha256(env.node().claimDir(rest.substring(0, slash)).resolve(rest.substring(slash + 1)));
+    }
+
+    @Override
+    protected void killOperator() throws Exception {
         operator.kill();
-        assertThat(running.getStatus().getSucceeded()).as("the run is still going when the operator is killed").isNull();
+    }
+
+    @Override
+    protected void restartOperator() throws Exception {
         operator.start();
+    }
 
-        await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
-                assertThat(status("default").phase).as("%s", status("default").conditions)
-                        .isEqualTo(PruningJobStatus.Phase.SUCCEEDED));
-        PruningJobStatus status = status("default");
-        // the restarted operator adopted the run: one Job, one pod, the same name as before the kill
-        assertThat(onlyJob("default").getMetadata().getName()).isEqualTo(running.getMetadata().getName());
-        assertThat(runPods("default", running)).hasSize(1);
-        assertThat(status.jobName).isEqualTo(running.getMetadata().getName());
-        assertThat(status.conditions.get(0).getStatus()).isEqualTo("True");
-        assertThat(status.ratios.energyReduction).isGreaterThanOrEqualTo(0.4);
-        assertThat(status.baseline.accuracy - status.result.accuracy).isLessThanOrEqualTo(0.03);
-        assertThat(status.baseline.meter).isEqualTo("analytical");
-        assertThat(status.hardware.node).isEqualTo(node.name());
-        assertThat(status.iterations).isNotEmpty();
-        String run = "fashion-cnn/pruned-h100/" + running.getMetadata().getName() + "/model.onnx";
-        assertThat(status.artifact.uri).isEqualTo("pvc://pollard-models/" + run);
-        assertThat(status.artifact.sha256).isEqualTo(Digests.sha256(models.resolve(run)));
-        firstRun = status;
-
-        // the broken one failed for good with the URI in its reason, without retries or a crash-looping operator
-        await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> {
-            PruningJobStatus failed = status(broken.getMetadata().getNamespace());
-            assertThat(failed.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
-            assertThat(failed.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
-            assertThat(failed.conditions.get(0).getMessage())
-                    .contains("model pvc://pollard-models/nowhere/model.onnx: ").contains("no such file");
-        });
-        assertThat(client.pods().inNamespace("missing").list().getItems()).hasSize(1);
+    @Override
+    protected void assertOperatorHealthy() throws Exception {
         assertThat(operator.isAlive()).as(operator.log()).isTrue();
-
-        String podIp = awaitServing(status.artifact);
-        assertThat(infer(podIp).statusCode()).isEqualTo(200);
     }
 
-    @Test
-    @Order(2)
-    void aChangedHardwareClassPrunesAgainAndTheDeploymentMovesToTheNewModel() throws Exception {
-        assertThat(firstRun).as("needs the first run").isNotNull();
-        client.resources(HardwareClass.class).withName("h100").edit(hwc -> {
-            // a far slower memory system: moving bytes now costs more than computing, so other channels go first
-            hwc.getSpec().energyModel.memoryBandwidthGBs = 300.0;
-            return hwc;
-        });
-        await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
-            PruningJobStatus status = status("default");
-            assertThat(status.jobName).isNotEqualTo(firstRun.jobName);
-            assertThat(status.phase).as("%s", status.conditions).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
-        });
-        PruningJobStatus status = status("default");
-        assertThat(status.hardware.hardwareClassGeneration).isEqualTo(2L);
-        assertThat(status.resultsByHardware).singleElement().satisfies(r -> {
-            assertThat(r.hardwareClass).isEqualTo("h100");
-            assertThat(r.hardwareClassGeneration).isEqualTo(2L);
-            assertThat(r.artifact.uri).isEqualTo(status.artifact.uri);
-        });
-        assertThat(status.artifact.uri).isNotEqualTo(firstRun.artifact.uri);
-        assertThat(status.artifact.sha256).as("a model pruned for the new balance").isNotEqualTo(firstRun.artifact.sha256);
-        assertThat(client.batch().v1().jobs().inNamespace("default").list().getItems()).hasSize(2);
-        // the first run's model is untouched: the deployment could still roll back to it
-        Path first = models.resolve(firstRun.artifact.uri.substring("pvc://pollard-models/".length()));
-        assertThat(Digests.sha256(first)).isEqualTo(firstRun.artifact.sha256);
-
-        String podIp = awaitServing(status.artifact);
-        assertThat(infer(podIp).statusCode()).isEqualTo(200);
-    }
-
-    @Test
-    @Order(3)
-    void aClassWhoseMeterTheNodeCannotUseFailsWithThatReason() throws Exception {
-        HardwareClass nvml = exampleHardwareClass(); // meter: nvml, as shipped
-        nvml.getMetadata().setName("h100-nvml");
-        client.resource(nvml).create();
-        createExample("meter", pj -> {
-            pj.getSpec().hardwareClass = "h100-nvml";
-            pj.getSpec().deployTo = null;
-        });
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-            PruningJobStatus status = status("meter");
-            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
-            assertThat(status.conditions.get(0).getMessage()).contains("NVML not available").contains("libnvidia-ml.so.1");
-        });
-        assertThat(client.pods().inNamespace("meter").list().getItems()).hasSize(1);
-    }
-
-    private static HardwareClass exampleHardwareClass() {
-        return client.getKubernetesSerialization().convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"),
-                HardwareClass.class);
-    }
-
-    /** The example PruningJob in a namespace of its own (claims included), changed by {@code change}. */
-    private static PruningJob createExample(String namespace, java.util.function.Consumer<PruningJob> change) throws Exception {
-        if (!namespace.equals("default")) {
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
-                    .create();
-            node.provideClaim(namespace, "pollard-models");
-            node.provideClaim(namespace, "pollard-data");
-        }
-        PruningJob pj = client.getKubernetesSerialization().convertValue(Resources.readYaml("examples/pruningjob.yaml"),
-                PruningJob.class);
-        pj.getMetadata().setNamespace(namespace);
-        change.accept(pj);
-        return client.resource(pj).create();
-    }
-
-    private static PruningJobStatus status(String namespace) {
-        return client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get().getStatus();
-    }
-
-    private static Job onlyJob(String namespace) {
-        List<Job> jobs = client.batch().v1().jobs().inNamespace(namespace).list().getItems();
-        assertThat(jobs).hasSize(1);
-        return jobs.get(0);
-    }
-
-    private static List<Pod> runPods(String namespace, Job job) {
-        return client.pods().inNamespace(namespace).withLabel("batch.kubernetes.io/job-name", job.getMetadata().getName())
-                .list().getItems();
-    }
-
-    /** Waits until the InferenceDeployment serves exactly this artifact from a ready pod; returns that pod's IP. */
-    private static String awaitServing(PruningJobStatus.Artifact artifact) {
-        AtomicReference<String> ip = new AtomicReference<>();
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-            InferenceDeployment infd = client.resources(InferenceDeployment.class).inNamespace("default")
-                    .withName("fashion-cnn").get();
-            assertThat(infd).isNotNull();
-            assertThat(infd.getSpec().model.uri).isEqualTo(artifact.uri);
-            assertThat(infd.getStatus()).isNotNull();
-            assertThat(infd.getStatus().servedSha256).isEqualTo(artifact.sha256);
-            List<Pod> serving = client.pods().inNamespace("default").withLabel("app.kubernetes.io/instance", "fashion-cnn")
-                    .withLabel("app.kubernetes.io/component", "serving").list().getItems().stream()
-                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
-            assertThat(serving).singleElement().satisfies(p -> assertThat(p.getSpec().getContainers().get(0).getArgs())
-                    .contains(artifact.sha256));
-            ip.set(serving.get(0).getStatus().getPodIP());
-            assertThat(ip.get()).isNotNull();
-        });
-        return ip.get();
-    }
-
-    private static HttpResponse<String> infer(String podIp) throws Exception {
-        StringBuilder pixels = new StringBuilder();
-        for (int i = 0; i < 784; i++) {
-            pixels.append(i == 0 ? "" : ",").append((i % 28) / 28.0);
-        }
-        HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://" + podIp + ":8080/v2/models/fashion-cnn/infer")).POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"inputs\":[{\"name\":\"image\",\"shape\":[1,1,28,28],\"datatype\":\"FP32\",\"data\":[" + pixels
-                                + "]}]}")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(answer.body()).contains("\"shape\":[1,10]");
-        return answer;
+    @Override
+    protected URI reach(Pod pod, int port) {
+        return URI.create("http://" + pod.getStatus().getPodIP() + ":" + port);
     }
 }
