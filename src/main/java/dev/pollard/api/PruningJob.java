@@ -13,7 +13,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ShortNames("pj")
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Hardware", jsonPath = ".spec.hardwareClass", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Iteration", jsonPath = ".status.progress.iteration", type = AdditionalPrinterColumn.Type.INTEGER, priority = 1)
+// while a run goes on: its latest step; once it has finished: its outcome
+@AdditionalPrinterColumn(name = "Iteration", jsonPath = ".status.progress.iteration", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Joules", jsonPath = ".status.progress.joulesPerInference", type = AdditionalPrinterColumn.Type.NUMBER)
+@AdditionalPrinterColumn(name = "Accuracy", jsonPath = ".status.progress.accuracy", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Energy-Reduction", jsonPath = ".status.ratios.energyReduction", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Accuracy-Drop", jsonPath = ".status.accuracyDrop", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)

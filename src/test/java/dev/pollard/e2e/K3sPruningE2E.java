@@ -169,6 +169,13 @@ class K3sPruningE2E extends PruningScenario {
     }
 
     @Override
+    protected Path kubeconfig() throws Exception {
+        Path file = Files.createTempFile("k3s", ".kubeconfig");
+        Files.writeString(file, k3s.getKubeConfigYaml());
+        return file;
+    }
+
+    @Override
     protected URI reach(Pod pod, int port) {
         LocalPortForward forward = client.pods().inNamespace(pod.getMetadata().getNamespace())
                 .withName(pod.getMetadata().getName()).portForward(port);

@@ -84,6 +84,11 @@ class PruningE2E extends PruningScenario {
     }
 
     @Override
+    protected Path kubeconfig() {
+        return env.cluster().kubeconfig();
+    }
+
+    @Override
     protected URI reach(Pod pod, int port) {
         return URI.create("http://" + pod.getStatus().getPodIP() + ":" + port);
     }

@@ -8,6 +8,7 @@ import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.operator.PruningJobReconciler;
+import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -17,8 +18,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
@@ -76,6 +80,9 @@ abstract class PruningScenario {
     /** Whether the operator runs, and has not crash-looped, with its log for messages. */
     protected abstract void assertOperatorHealthy() throws Exception;
 
+    /** A kubeconfig file for kubectl. */
+    protected abstract Path kubeconfig() throws Exception;
+
     /** Where the test reaches a pod's port. */
     protected abstract URI reach(Pod pod, int port) throws Exception;
 
@@ -108,6 +115,9 @@ abstract class PruningScenario {
             assertThat(status.progress.iteration).isGreaterThanOrEqualTo(1);
             assertThat(status.progress.accuracy).isNotNull();
         });
+        String table = kubectl("get", "pj", "fashion-cnn", "-n", "default");
+        assertThat(table.lines().findFirst().orElseThrow()).contains("PHASE", "ITERATION", "JOULES", "ACCURACY");
+        assertThat(table).contains("Pruning");
         Job running = onlyJob("default");
         killOperator();
         assertThat(running.getStatus().getSucceeded()).as("the run is still going when the operator is killed").isNull();
@@ -209,6 +219,18 @@ abstract class PruningScenario {
         pj.getMetadata().setNamespace(namespace);
         change.accept(pj);
         return client.resource(pj).create();
+    }
+
+    /** The real kubectl (built with the control plane by e2e/build-k8s.sh) against the cluster. */
+    private String kubectl(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(RealApiServer.binaryDir().resolve("kubectl").toString(),
+                "--kubeconfig", kubeconfig().toString()));
+        command.addAll(List.of(args));
+        Process kubectl = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(kubectl.getInputStream().readAllBytes());
+        assertThat(kubectl.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(kubectl.exitValue()).as(out).isZero();
+        return out;
     }
 
     private PruningJobStatus status(String namespace) {
