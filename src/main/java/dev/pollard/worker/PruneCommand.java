@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,8 +64,8 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--meter", defaultValue = "analytical", description = "nvml, rapl or analytical (default: ${DEFAULT-VALUE}).")
     String meter;
 
-    @Option(names = "--criterion", defaultValue = "energy-aware", description = "energy-aware or magnitude (default: "
-            + "${DEFAULT-VALUE}).")
+    @Option(names = "--criterion", defaultValue = "energy-aware", description = "energy-aware, magnitude or knapsack "
+            + "(default: ${DEFAULT-VALUE}).")
     String criterion;
 
     @Option(names = "--alpha", defaultValue = "0.6")
@@ -73,7 +74,8 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--beta", defaultValue = "0.4")
     double beta;
 
-    @Option(names = "--step-fraction", defaultValue = "0.1")
+    @Option(names = "--step-fraction", defaultValue = "0.1", description = "Share of the units (energy-aware, magnitude) or of "
+            + "the energy (knapsack) one step removes; halved on each rollback (default: ${DEFAULT-VALUE}).")
     double stepFraction;
 
     @Option(names = "--channel-multiple", defaultValue = "8")
@@ -117,6 +119,9 @@ public class PruneCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         try (ProgressServer progress = progressAddress == null ? null : ProgressServer.start(progressAddress)) {
+            if (!List.of("energy-aware", "magnitude", "knapsack").contains(criterion)) {
+                throw new IllegalArgumentException("--criterion: '" + criterion + "' is not one of energy-aware, magnitude, knapsack");
+            }
             JsonNode spec = hardwareSpec();
             checkMeter();
             OnnxModel base = loadModel();
@@ -131,9 +136,6 @@ public class PruneCommand implements Callable<Integer> {
             }
             double a = criterion.equals("magnitude") ? 1 : alpha;
             double b = criterion.equals("magnitude") ? 0 : beta;
-            if (!criterion.equals("magnitude") && !criterion.equals("energy-aware")) {
-                throw new IllegalArgumentException("--criterion: '" + criterion + "' is not implemented yet (energy-aware, magnitude)");
-            }
             Pruner pruner = new Pruner(new AnalyticalMeter(HardwarePresets.energyModel(spec)), train, eval,
                     new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, channelMultiple,
                             maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42), 128),

@@ -13,10 +13,12 @@ import dev.pollard.graph.PruningGroup;
 import dev.pollard.graph.Surgery;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
@@ -131,24 +133,41 @@ public final class Pruner {
         return current;
     }
 
-    /** Units to remove per group for one step, following the ranking; empty when no group can give a whole multiple. */
-    Map<String, Integer> plan(OnnxModel model, double alpha, double beta, double step) {
-        List<PruningGroup> groups = DependencyGraph.groups(model);
+    /** One group's energy fingerprint (joules saved per unit removed) and the L2 importance of each of its units. */
+    record Fingerprint(PruningGroup group, double joulesPerUnit, double[] importance) {
+    }
+
+    /** Fingerprints of the groups that can still lose a whole multiple, each from a copy one multiple narrower. */
+    List<Fingerprint> fingerprints(OnnxModel model) {
         double total = joules(model);
-        List<Scoring.Unit> units = new ArrayList<>();
-        Map<String, PruningGroup> byId = new HashMap<>();
         int m = settings.channelMultiple();
-        for (PruningGroup g : groups) {
+        List<Fingerprint> prints = new ArrayList<>();
+        for (PruningGroup g : DependencyGraph.groups(model)) {
             if (g.width() <= m) {
                 continue;
             }
-            byId.put(g.id(), g);
-            // the group's energy fingerprint: what one multiple of its units costs, from a copy one multiple narrower
-            int probe = Math.min(m, g.width() - 1);
-            double perUnit = (total - joules(Surgery.remove(model, g, java.util.stream.IntStream.range(0, probe).toArray()))) / probe;
-            double[] importance = Surgery.l2(model, g);
-            for (int i = 0; i < g.width(); i++) {
-                units.add(new Scoring.Unit(g, i, Math.max(0, perUnit), importance[i]));
+            double perUnit = (total - joules(Surgery.remove(model, g, IntStream.range(0, m).toArray()))) / m;
+            prints.add(new Fingerprint(g, Math.max(0, perUnit), Surgery.l2(model, g)));
+        }
+        return prints;
+    }
+
+    /** Units to remove per group for one step; empty when no admissible step remains. */
+    Map<String, Integer> plan(OnnxModel model, double alpha, double beta, double step) {
+        List<Fingerprint> prints = fingerprints(model);
+        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules(model),
+                settings.channelMultiple()) : planByRank(prints, alpha, beta, step);
+    }
+
+    /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
+    private Map<String, Integer> planByRank(List<Fingerprint> prints, double alpha, double beta, double step) {
+        List<Scoring.Unit> units = new ArrayList<>();
+        Map<String, PruningGroup> byId = new HashMap<>();
+        int m = settings.channelMultiple();
+        for (Fingerprint f : prints) {
+            byId.put(f.group().id(), f.group());
+            for (int i = 0; i < f.group().width(); i++) {
+                units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
             }
         }
         int budget = (int) Math.ceil(step * units.size());
@@ -183,8 +202,8 @@ public final class Pruner {
             PruningGroup g = DependencyGraph.groups(current).stream().filter(x -> x.id().equals(e.getKey())).findFirst().orElseThrow();
             double[] importance = Surgery.l2(current, g);
             // within one group every unit saves the same energy: the least important go
-            int[] drop = java.util.stream.IntStream.range(0, g.width()).boxed()
-                    .sorted(java.util.Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
+            int[] drop = IntStream.range(0, g.width()).boxed()
+                    .sorted(Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
                     .limit(e.getValue()).mapToInt(Integer::intValue).sorted().toArray();
             current = Surgery.remove(current, g, drop);
         }

@@ -46,6 +46,24 @@ class PruneCommandTest {
     }
 
     @Test
+    void knapsackMeetsTheBudgetWithTheFewestImportantUnits() throws Exception {
+        Path out = dir.resolve("knapsack");
+        int code = prune("--out", out.toString(), "--criterion", "knapsack", "--epsilon", "0.5", "--eval-samples", "500",
+                "--finetune-steps", "0", "--max-iterations", "3", "--target-reduction", "0.2", "--step-fraction", "0.2");
+        assertThat(code).isZero();
+        var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("criterion").asText()).isEqualTo("knapsack");
+        assertThat(report.at("/ratios/energyReduction").asDouble()).isGreaterThanOrEqualTo(0.2);
+        assertThat(report.get("stopReason").asText()).isEqualTo("energy budget met");
+    }
+
+    @Test
+    void anUnknownCriterionIsRefusedByName() {
+        assertThat(prune("--out", dir.resolve("y").toString(), "--criterion", "random")).isEqualTo(2);
+        assertThat(dir.resolve("y")).doesNotExist();
+    }
+
+    @Test
     void aMissingDatasetIsOneLineAndExitTwoAndNothingIsWritten() {
         Path out = dir.resolve("never");
         var err = new java.io.ByteArrayOutputStream();

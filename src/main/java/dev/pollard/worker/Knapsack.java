@@ -1,0 +1,85 @@
+package dev.pollard.worker;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The knapsack criterion: one step saves a given amount of energy while losing the least importance. Each group offers
+ * k whole multiples of its least important units (k = 0 … width/m − 1, so one multiple always stays); an option
+ * saves k·m times the group's energy fingerprint and costs the importance of the units it removes, each unit's L2
+ * norm divided by its group's mean so that layers of different scale compare. A multiple-choice knapsack over the
+ * saving, in {@value #BUCKETS} buckets of the step's goal, picks one option per group: the cheapest set that reaches
+ * the goal, or, when no set does, the one that comes closest.
+ */
+final class Knapsack {
+    static final int BUCKETS = 200;
+
+    private Knapsack() {
+    }
+
+    /** Units to remove per group; empty when the goal is below the smallest saving one multiple can make. */
+    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goalJoules, int multiple) {
+        double smallest = prints.stream().filter(f -> f.group().width() >= 2 * multiple)
+                .mapToDouble(f -> f.joulesPerUnit() * multiple).filter(j -> j > 0).min().orElse(0);
+        if (smallest == 0 || goalJoules < smallest / 2) {
+            return Map.of(); // the step has shrunk below one multiple: nothing admissible is left
+        }
+        double[] best = new double[BUCKETS + 1]; // least cost that saves at least b buckets
+        Arrays.fill(best, Double.POSITIVE_INFINITY);
+        best[0] = 0;
+        int[][] choice = new int[prints.size()][BUCKETS + 1];
+        for (int g = 0; g < prints.size(); g++) {
+            Pruner.Fingerprint f = prints.get(g);
+            double[] cost = cumulativeCost(f.importance(), multiple);
+            double[] next = best.clone();
+            Arrays.fill(choice[g], 0);
+            for (int k = 1; k < cost.length; k++) {
+                int gain = (int) Math.min(BUCKETS, Math.floor(k * multiple * f.joulesPerUnit() / goalJoules * BUCKETS + 1e-9));
+                for (int b = 0; b <= BUCKETS; b++) {
+                    if (best[b] == Double.POSITIVE_INFINITY) {
+                        continue;
+                    }
+                    int to = Math.min(BUCKETS, b + gain);
+                    if (best[b] + cost[k] < next[to]) {
+                        next[to] = best[b] + cost[k];
+                        choice[g][to] = k * (BUCKETS + 1) + b + 1; // k and where it came from, 0 meaning "keep all"
+                    }
+                }
+            }
+            best = next;
+        }
+        int reached = BUCKETS;
+        while (best[reached] == Double.POSITIVE_INFINITY) {
+            reached--;
+        }
+        Map<String, Integer> removal = new LinkedHashMap<>();
+        for (int g = prints.size() - 1, b = reached; g >= 0; g--) {
+            int c = choice[g][b];
+            if (c == 0) {
+                continue; // this group keeps every unit; b is unchanged
+            }
+            int k = (c - 1) / (BUCKETS + 1);
+            b = (c - 1) % (BUCKETS + 1);
+            removal.put(prints.get(g).group().id(), k * multiple);
+        }
+        return removal;
+    }
+
+    /** cost[k]: the normalised importance of the k·m least important units, for each k that leaves one multiple. */
+    static double[] cumulativeCost(double[] importance, int multiple) {
+        double mean = Arrays.stream(importance).average().orElse(1);
+        double[] sorted = Arrays.stream(importance).map(i -> mean > 0 ? i / mean : 0).sorted().toArray();
+        int options = importance.length / multiple - 1; // k·m ≤ width − m
+        double[] cost = new double[options + 1];
+        double sum = 0;
+        for (int k = 1; k <= options; k++) {
+            for (int i = (k - 1) * multiple; i < k * multiple; i++) {
+                sum += sorted[i];
+            }
+            cost[k] = sum;
+        }
+        return cost;
+    }
+}
