@@ -1,6 +1,6 @@
 package dev.pollard.energy;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.pollard.graph.DependencyGraph;
 import dev.pollard.graph.ModelException;
 import dev.pollard.graph.NodeCost;
 import dev.pollard.graph.OnnxModel;
@@ -24,9 +24,41 @@ public class ProfileCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).", completionCandidates = Presets.class)
     String hardware;
 
-    @Option(names = "--meter", defaultValue = "analytical", description = "analytical (datasheet roofline model). "
-            + "nvml and rapl need per-layer runs in ONNX Runtime on the target, which profile does not do yet.")
+    @Option(names = "--meter", defaultValue = "analytical", description = "analytical (datasheet roofline model of the "
+            + "hardware class), or nvml (the GPU's energy) or rapl (the CPU package's energy) while each layer runs alone in "
+            + "ONNX Runtime on this machine's CPU (default: ${DEFAULT-VALUE}).")
     String meter;
+
+    @Option(names = "--gpu", defaultValue = "0", description = "NVML device index or UUID (default: ${DEFAULT-VALUE}).")
+    String gpu;
+
+    @Option(names = "--windows", defaultValue = "3", description = "Measurement windows per layer; the median is reported "
+            + "(default: ${DEFAULT-VALUE}).")
+    int windows;
+
+    @Option(names = "--min-seconds", defaultValue = "0.5", description = "Shortest window in seconds, on top of the meter's "
+            + "own need for updates (default: ${DEFAULT-VALUE}).")
+    double minSeconds;
+
+    @Option(names = "--fingerprints", description = "With nvml or rapl: also each prunable group's energy fingerprint, its "
+            + "layers' joules at the dense width and at narrower multiples of --channel-multiple.")
+    boolean fingerprints;
+
+    @Option(names = "--channel-multiple", defaultValue = "8", description = "Widths are multiples of this (default: "
+            + "${DEFAULT-VALUE}).")
+    int channelMultiple;
+
+    @Option(names = "--widths", defaultValue = "3", description = "Narrower widths per fingerprint (default: ${DEFAULT-VALUE}).")
+    int widths;
+
+    @Option(names = "--cache", description = "Fingerprint cache directory (default: ~/.cache/pollard/fingerprints).")
+    Path cache = Path.of(System.getProperty("user.home"), ".cache", "pollard", "fingerprints");
+
+    @Option(names = "--nvml-library", defaultValue = NvmlMeter.DEFAULT_LIBRARY, hidden = true)
+    String nvmlLibrary;
+
+    @Option(names = "--rapl-root", hidden = true)
+    Path raplRoot = RaplMeter.DEFAULT_ROOT;
 
     @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}); figures are per "
             + "inference, i.e. per sample.")
@@ -41,20 +73,49 @@ public class ProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!meter.equals("analytical")) {
-            System.err.println("pollard profile: --meter " + meter + ": per-layer measurement with a hardware meter is not "
-                    + "implemented yet; use --meter analytical");
-            return 2;
-        }
         try {
-            JsonNode spec = HardwarePresets.spec(hardware);
-            List<NodeCost> costs = NodeCost.of(OnnxModel.load(model), batch);
-            print(costs, new AnalyticalMeter(HardwarePresets.energyModel(spec)), batch, hardware, System.out);
+            OnnxModel onnx = OnnxModel.load(model);
+            switch (meter) {
+                case "analytical" -> print(NodeCost.of(onnx, batch), new AnalyticalMeter(HardwarePresets.energyModel(
+                        HardwarePresets.spec(hardware))), batch, hardware, System.out);
+                case "nvml", "rapl" -> {
+                    try (EnergyMeter m = meter.equals("nvml") ? NvmlMeter.open(nvmlLibrary, gpu) : RaplMeter.open(raplRoot)) {
+                        print(IsolatedLayers.measure(onnx, batch, m, windows, minSeconds), m.describe(), System.out);
+                        if (fingerprints) {
+                            Fingerprints f = new Fingerprints(m, batch, windows, minSeconds, cache);
+                            print(DependencyGraph.groups(onnx).stream().map(g -> f.of(onnx, g,
+                                    Fingerprints.widths(g.width(), channelMultiple, widths), hardware)).toList(), System.out);
+                        }
+                    }
+                }
+                default -> throw new IllegalArgumentException("--meter: '" + meter + "' is not one of analytical, nvml, rapl");
+            }
             return 0;
         } catch (ModelException | IllegalArgumentException e) {
             System.err.println("pollard profile: " + e.getMessage());
             return 2;
+        } catch (EnergyMeterException e) {
+            System.err.println("pollard profile: --meter " + meter + ": " + e.getMessage());
+            return 3;
         }
+    }
+
+    /** The measured table: each layer alone, their total, and how far that total is from the whole model measured. */
+    static void print(IsolatedLayers.Profile p, String meter, PrintStream out) {
+        double total = p.layerJoules();
+        out.printf("%-36s %-20s %14s %7s %12s %8s%n", "layer", "op", "J/inference", "share", "latency us", "spread");
+        for (IsolatedLayers.Layer l : p.layers()) {
+            out.printf("%-36s %-20s %14.6g %6.2f%% %12.3f %7.1f%%%n", truncate(l.node(), 36), l.opType(), l.joules(),
+                    100 * l.joules() / total, 1e6 * l.seconds(), 100 * l.spread());
+        }
+        out.printf("%-36s %-20s %14.6g %6.2f%% %12.3f%n", "total", "", total, 100.0,
+                1e6 * p.layers().stream().mapToDouble(IsolatedLayers.Layer::seconds).sum());
+        out.printf("%-36s %-20s %14.6g %7s %12.3f%n", "whole model, measured alone", "", p.wholeJoules(), "",
+                1e6 * p.wholeSeconds());
+        out.printf("layers' sum differs from the whole model by %+.1f%% (alone, a layer loses fusion and cache reuse and "
+                + "adds per-run overhead)%n", 100 * p.difference());
+        out.printf("meter: %s (%s), batch %d, ONNX Runtime CPU; median of the windows, spread = half their range%n",
+                p.meter(), meter, p.batch());
     }
 
     /** The table, independent of where the costs came from. */
@@ -78,6 +139,18 @@ public class ProfileCommand implements Callable<Integer> {
                 costs.stream().mapToLong(NodeCost::bytes).sum() / 1e6 / batch, total / batch, 100.0, 1e6 * seconds / batch);
         out.printf("meter: analytical (%s datasheet model), batch %d; parameters: %d%n", hardware, batch,
                 costs.stream().mapToLong(NodeCost::parameters).sum());
+    }
+
+    /** Each group's joules by width, and what one unit costs. */
+    static void print(List<Fingerprints.Fingerprint> prints, PrintStream out) {
+        out.printf("%nenergy fingerprints (the group's layers alone, J/inference by width):%n");
+        out.printf("%-36s %-9s %7s %14s  %s%n", "group", "kind", "width", "J per unit", "J at width");
+        for (Fingerprints.Fingerprint f : prints) {
+            StringBuilder byWidth = new StringBuilder();
+            f.joulesByWidth().descendingMap().forEach((w, j) -> byWidth.append(String.format("%d: %.4g  ", w, j)));
+            out.printf("%-36s %-9s %7d %14.6g  %s%n", truncate(f.group(), 36), f.kind(), f.width(), f.joulesPerUnit(),
+                    byWidth.toString().strip());
+        }
     }
 
     private static String truncate(String s, int n) {

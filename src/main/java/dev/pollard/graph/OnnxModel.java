@@ -108,6 +108,11 @@ public final class OnnxModel {
         return source;
     }
 
+    /** A node's name, or its operator and outputs when it has none: how Pollard names nodes everywhere. */
+    public static String label(OnnxMl.NodeProto node) {
+        return Attributes.label(node);
+    }
+
     public List<OnnxMl.NodeProto> nodes() {
         return proto.getGraph().getNodeList();
     }

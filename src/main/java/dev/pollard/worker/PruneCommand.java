@@ -9,8 +9,10 @@ import dev.pollard.data.Artifacts;
 import dev.pollard.data.DatasetException;
 import dev.pollard.data.Datasets;
 import dev.pollard.energy.AnalyticalMeter;
+import dev.pollard.energy.EnergyMeter;
 import dev.pollard.energy.EnergyMeterException;
 import dev.pollard.energy.HardwarePresets;
+import dev.pollard.energy.ModelEnergy;
 import dev.pollard.energy.NvmlMeter;
 import dev.pollard.energy.RaplMeter;
 import dev.pollard.graph.ModelException;
@@ -61,8 +63,24 @@ public class PruneCommand implements Callable<Integer> {
             + "the HardwareClass spec in POLLARD_HARDWARE_CLASS (default: ${DEFAULT-VALUE}).")
     String hardware;
 
-    @Option(names = "--meter", defaultValue = "analytical", description = "nvml, rapl or analytical (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--meter", defaultValue = "analytical", description = "analytical (the hardware class's datasheet model), "
+            + "or nvml or rapl: measured while the model, and each group's layers alone, run in ONNX Runtime on this "
+            + "machine's CPU (default: ${DEFAULT-VALUE}).")
     String meter;
+
+    @Option(names = "--gpu", defaultValue = "0", description = "NVML device index or UUID (default: ${DEFAULT-VALUE}).")
+    String gpu;
+
+    @Option(names = "--energy-batch", defaultValue = "32", description = "Batch the nvml and rapl meters measure at; figures "
+            + "are per sample (default: ${DEFAULT-VALUE}).")
+    int energyBatch;
+
+    @Option(names = "--energy-window-seconds", defaultValue = "0.5", description = "Shortest measurement window of the nvml "
+            + "and rapl meters, on top of their own need for updates; three windows per figure (default: ${DEFAULT-VALUE}).")
+    double energyWindowSeconds;
+
+    @Option(names = "--nvml-library", defaultValue = NvmlMeter.DEFAULT_LIBRARY, hidden = true)
+    String nvmlLibrary;
 
     @Option(names = "--criterion", defaultValue = "energy-aware", description = "energy-aware, magnitude or knapsack "
             + "(default: ${DEFAULT-VALUE}).")
@@ -118,12 +136,14 @@ public class PruneCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        try (ProgressServer progress = progressAddress == null ? null : ProgressServer.start(progressAddress)) {
+        try (ProgressServer progress = progressAddress == null ? null : ProgressServer.start(progressAddress);
+                EnergyMeter hardwareMeter = openMeter()) {
             if (!List.of("energy-aware", "magnitude", "knapsack").contains(criterion)) {
                 throw new IllegalArgumentException("--criterion: '" + criterion + "' is not one of energy-aware, magnitude, knapsack");
             }
             JsonNode spec = hardwareSpec();
-            checkMeter();
+            ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
+                    : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
             OnnxModel base = loadModel();
             Datasets.Splits splits = Datasets.load(dataset, datasetFormat);
             var train = trainSamples == null ? splits.train() : splits.train().slice(0, trainSamples);
@@ -136,7 +156,7 @@ public class PruneCommand implements Callable<Integer> {
             }
             double a = criterion.equals("magnitude") ? 1 : alpha;
             double b = criterion.equals("magnitude") ? 0 : beta;
-            Pruner pruner = new Pruner(new AnalyticalMeter(HardwarePresets.energyModel(spec)), train, eval,
+            Pruner pruner = new Pruner(energy, train, eval,
                     new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, channelMultiple,
                             maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42), 128),
                     input, System.err);
@@ -147,7 +167,7 @@ public class PruneCommand implements Callable<Integer> {
             report.model = model == null ? "embedded:" + EMBEDDED_MODEL : model.toString();
             report.dataset = dataset.toString();
             report.hardwareClass = hardware;
-            report.meter = AnalyticalMeter.name();
+            report.meter = energy.name();
             report.criterion = criterion;
             report.alpha = a;
             report.beta = b;
@@ -196,26 +216,17 @@ public class PruneCommand implements Callable<Integer> {
         return fromOperator != null && !fromOperator.isBlank() ? JSON.readTree(fromOperator) : HardwarePresets.spec(hardware);
     }
 
-    /** The HardwareClass names the meter; a worker that cannot use it fails with the reason (exit 3). */
-    private void checkMeter() {
-        switch (meter) {
-            case "analytical" -> {
-            }
-            case "nvml" -> {
-                try (NvmlMeter nvml = NvmlMeter.open(NvmlMeter.DEFAULT_LIBRARY, "0")) {
-                    // available; per-layer NVML fingerprints are not wired into pruning yet
-                    throw new EnergyMeterException("meter nvml: found " + nvml.describe() + ", but pruning with NVML "
-                            + "measurements is not implemented yet; use a HardwareClass with meter: analytical");
-                }
-            }
-            case "rapl" -> {
-                try (RaplMeter rapl = RaplMeter.open(RaplMeter.DEFAULT_ROOT)) {
-                    throw new EnergyMeterException("meter rapl: found " + rapl.describe() + ", but pruning with RAPL "
-                            + "measurements is not implemented yet; use a HardwareClass with meter: analytical");
-                }
-            }
+    /**
+     * The meter the HardwareClass names, opened before any work so that a worker that cannot use it fails at once with
+     * the reason (exit 3) instead of measuring something else; null for the analytical meter, which needs no hardware.
+     */
+    private EnergyMeter openMeter() {
+        return switch (meter) {
+            case "analytical" -> null;
+            case "nvml" -> NvmlMeter.open(nvmlLibrary, gpu);
+            case "rapl" -> RaplMeter.open(RaplMeter.DEFAULT_ROOT);
             default -> throw new IllegalArgumentException("--meter: '" + meter + "' is not one of nvml, rapl, analytical");
-        }
+        };
     }
 
     private OnnxModel loadModel() throws IOException {

@@ -2,8 +2,7 @@ package dev.pollard.worker;
 
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.data.Dataset;
-import dev.pollard.energy.AnalyticalMeter;
-import dev.pollard.energy.OpCost;
+import dev.pollard.energy.ModelEnergy;
 import dev.pollard.graph.DependencyGraph;
 import dev.pollard.graph.GraphExecutor;
 import dev.pollard.graph.NodeCost;
@@ -38,14 +37,14 @@ public final class Pruner {
         void step(int iteration, double joules, double accuracy);
     }
 
-    private final AnalyticalMeter meter;
+    private final ModelEnergy meter;
     private final Dataset train;
     private final Dataset eval;
     private final Settings settings;
     private final String input;
     private final PrintStream log;
 
-    public Pruner(AnalyticalMeter meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
+    public Pruner(ModelEnergy meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
         this.meter = meter;
         this.train = train;
         this.eval = eval;
@@ -54,10 +53,9 @@ public final class Pruner {
         this.log = log;
     }
 
-    /** Joules per inference of a model (batch 1) on the meter's hardware. */
+    /** Joules per inference of a model, from the run's meter. */
     double joules(OnnxModel model) {
-        return meter.joules(NodeCost.of(model, 1).stream()
-                .map(c -> new OpCost(c.node(), c.opType(), c.flops(), c.bytes())).toList());
+        return meter.joules(model);
     }
 
     public PruningJobStatus.ModelMetrics measure(OnnxModel model) throws Exception {
@@ -65,7 +63,7 @@ public final class Pruner {
         List<NodeCost> costs = NodeCost.of(model, 1);
         m.accuracy = OrtEvaluation.accuracy(model, eval, 500);
         m.joulesPerInference = joules(model);
-        m.meter = AnalyticalMeter.name();
+        m.meter = meter.name();
         m.latencyMs = OrtLatency.medianMillis(model, settings.latencyBatch(), 3, 10);
         m.parameters = costs.stream().mapToLong(NodeCost::parameters).sum();
         m.bytes = (long) model.proto().getSerializedSize();
@@ -76,7 +74,8 @@ public final class Pruner {
     /** The pruned model, with the run's iterations and stop reason recorded in the report. */
     public OnnxModel run(OnnxModel model, Report report, Progress progress) {
         double base = evaluate(model);
-        double energy = joules(model);
+        // the baseline already measured for the report, so that a measuring meter is not asked twice
+        double energy = report.baseline != null ? report.baseline.joulesPerInference : joules(model);
         double target = settings.maxJoules() != null ? settings.maxJoules() : (1 - settings.targetReduction()) * energy;
         report.targetJoulesPerInference = target;
         double alpha = settings.alpha();
@@ -85,7 +84,7 @@ public final class Pruner {
         OnnxModel current = model;
         double accuracy = base;
         int iteration = 0;
-        log.printf("baseline: accuracy %.4f, %.6g J/inference, target %.6g J (%s)%n", base, energy, target, AnalyticalMeter.name());
+        log.printf("baseline: accuracy %.4f, %.6g J/inference, target %.6g J (%s)%n", base, energy, target, meter.name());
         while (true) {
             if (energy <= target) {
                 report.stopReason = "energy budget met";
@@ -139,15 +138,12 @@ public final class Pruner {
 
     /** Fingerprints of the groups that can still lose a whole multiple, each from a copy one multiple narrower. */
     List<Fingerprint> fingerprints(OnnxModel model) {
-        double total = joules(model);
         int m = settings.channelMultiple();
         List<Fingerprint> prints = new ArrayList<>();
         for (PruningGroup g : DependencyGraph.groups(model)) {
-            if (g.width() <= m) {
-                continue;
+            if (g.width() > m) {
+                prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, m), Surgery.l2(model, g)));
             }
-            double perUnit = (total - joules(Surgery.remove(model, g, IntStream.range(0, m).toArray()))) / m;
-            prints.add(new Fingerprint(g, Math.max(0, perUnit), Surgery.l2(model, g)));
         }
         return prints;
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pollard.data.Digests;
+import dev.pollard.energy.FakeNvml;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,23 @@ class PruneCommandTest {
         }
         assertThat(err.toString().strip()).isEqualTo("pollard prune: " + dir.resolve("nope") + ": no such directory");
         assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void withNvmlEveryJouleIsMeasuredAndSaysSo() throws Exception {
+        // the fake libnvidia-ml through JNA: a GPU at a constant 200 W whose energy counter moves every 2 ms
+        FakeNvml.compile().fakeNvmlConfigure(200, 2, 0, 1, 0, 0);
+        Path out = dir.resolve("nvml");
+        int code = prune("--out", out.toString(), "--meter", "nvml", "--nvml-library", FakeNvml.LIBRARY.toString(),
+                "--energy-batch", "8", "--energy-window-seconds", "0.02", "--epsilon", "0.5", "--eval-samples", "500",
+                "--finetune-steps", "0", "--max-iterations", "1", "--target-reduction", "0.2");
+        assertThat(code).isZero();
+        var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("meter").asText()).isEqualTo("nvml");
+        assertThat(report.at("/baseline/meter").asText()).isEqualTo("nvml");
+        assertThat(report.at("/result/meter").asText()).isEqualTo("nvml");
+        assertThat(report.at("/baseline/joulesPerInference").asDouble()).isPositive();
+        assertThat(report.get("iterations").get(0).get("joulesPerInference").asDouble()).isPositive();
     }
 
     @Test

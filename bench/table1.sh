@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Seed 002's Table 1 on Fashion-MNIST, measured: the project's VGG-style CNN pruned by each criterion of
+# `pollard prune` and by Torch-Pruning (the peer), every resulting model then evaluated by the same code, one after
+# the other on a quiet machine (accuracy on the whole test split in ONNX Runtime, analytical energy on the hardware
+# class, ONNX Runtime CPU latency at batch 128, ONNX file size, carbon at the report's grid intensity).
+#
+#   bench/table1.sh [target|frontier]...     (default: both)
+#     target:   every criterion at T = 0.4, epsilon = 0.01 (the acceptance of issue 5)
+#     frontier: every criterion as far as epsilon = 0.01 allows (T = 0.9, up to 30 iterations) — the seed's rows
+#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), POLLARD_CACHE (~/.cache/pollard)
+#
+# The CNN is trained once by `pollard train --arch vgg` and cached; Torch-Pruning 1.6.1 comes from PyPI into the same
+# cached virtual environment as the fixtures (fixtures/make-fixtures.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${POLLARD_CACHE:-$HOME/.cache/pollard}"
+hardware="${HARDWARE:-h100}"
+epsilon="${EPSILON:-0.01}"
+steps="${FINETUNE_STEPS:-200}"
+parts=("${@:-target}")
+[[ $# -gt 0 ]] || parts=(target frontier)
+model="$cache/bench/vgg.onnx"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+mkdir -p "$cache/bench"
+if [[ ! -f "$model" ]]; then
+  echo "training the VGG-style CNN (once; cached at $model)..." >&2
+  ./pollard train --arch vgg --epochs 3 --out "$model" >&2
+fi
+fixtures/make-fixtures.sh >/dev/null # the cached venv with torch
+"$cache/venv/bin/pip" install -q --disable-pip-version-check torch-pruning==1.6.1 >&2
+
+# name|arguments of `pollard prune`
+rows=("magnitude|--criterion magnitude"
+      "beta=0|--criterion energy-aware --alpha 0.6 --beta 0"
+      "alpha=0|--criterion energy-aware --alpha 0 --beta 0.4"
+      "energy-aware|--criterion energy-aware --alpha 0.6 --beta 0.4"
+      "knapsack|--criterion knapsack")
+
+evaluate() { # model -> report.json of the model as it is (no pruning step), measured by Pollard
+  ./pollard prune --model "$1" --hardware "$hardware" --max-iterations 0 --out "$2" >/dev/null 2>&1
+  echo "$2/report.json"
+}
+
+for part in "${parts[@]}"; do
+  case "$part" in
+    target) reduction=0.4; iterations=20 ;;
+    frontier) reduction=0.9; iterations=30 ;;
+    *) echo "bench/table1.sh: unknown part '$part' (target, frontier)" >&2; exit 2 ;;
+  esac
+  dir="$work/$part"
+  mkdir -p "$dir"
+  for row in "${rows[@]}"; do
+    name="${row%%|*}"
+    echo "[$part] pollard prune, $name..." >&2
+    # shellcheck disable=SC2086 # the row's arguments are ours, split on purpose
+    ./pollard prune --model "$model" --hardware "$hardware" --target-reduction "$reduction" --epsilon "$epsilon" \
+      --finetune-steps "$steps" --max-iterations "$iterations" --out "$dir/$name" ${row#*|} 2> "$dir/$name.log" >/dev/null
+  done
+  echo "[$part] Torch-Pruning..." >&2
+  mkdir -p "$dir/torch-pruning"
+  "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
+    --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --mode "$part" \
+    --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
+
+  # every model measured again by the same code, one at a time
+  echo "[$part] evaluating every model..." >&2
+  reports=("dense=$(evaluate "$model" "$dir/eval-dense")")
+  for name in magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning; do
+    reports+=("$name=$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
+  done
+  echo
+  echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration, hardware class $hardware"
+  python3 bench/table1_rows.py "${reports[@]}"
+done
+echo
+echo "machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); energy: analytical meter" \
+  "($hardware datasheet model); latency: ONNX Runtime CPU, batch 128, median of 10 after 3 warm-up runs"

@@ -1,0 +1,166 @@
+"""The peer row of bench/table1: the same trained ONNX CNN pruned by Torch-Pruning (group L2 magnitude).
+
+Loads Pollard's ONNX CNN (Conv/BatchNormalization/Relu/MaxPool/Flatten/Gemm) into PyTorch, prunes it with
+Torch-Pruning's MetaPruner and GroupMagnitudeImportance(p=2) in equal steps, fine-tunes after every step exactly as
+Pollard does (Adam, lr 1e-3, batch 128, weight decay 1e-4, the same number of steps) and asks Pollard's own analytical
+meter (`pollard profile`) for the energy of every candidate, exported back to ONNX with its BatchNormalization nodes
+kept so both sides are costed alike.
+
+  --mode target:   stop at the first step that meets the energy target (the Table 1 row at T)
+  --mode frontier: go on while accuracy stays within epsilon of the baseline; keep the last such model
+
+The accuracy printed here steers the loop only; bench/table1 evaluates the written model with Pollard.
+"""
+import argparse
+import copy
+import gzip
+import json
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch_pruning as tp
+from onnx import numpy_helper
+
+
+def load_onnx_cnn(path):
+    """nn.Sequential with the ONNX model's weights, for the layer sequence Pollard's CNNs use."""
+    graph = onnx.load(path).graph
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    layers = []
+    for node in graph.node:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Conv":
+            w = weights[node.input[1]]
+            conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), padding=tuple(attrs.get("pads", [0, 0])[:2]))
+            conv.weight.data, conv.bias.data = w, weights[node.input[2]]
+            layers.append(conv)
+        elif node.op_type == "BatchNormalization":
+            scale = weights[node.input[1]]
+            bn = nn.BatchNorm2d(scale.shape[0], eps=attrs.get("epsilon", 1e-5))
+            bn.weight.data, bn.bias.data = scale, weights[node.input[2]]
+            bn.running_mean.data, bn.running_var.data = weights[node.input[3]], weights[node.input[4]]
+            layers.append(bn)
+        elif node.op_type == "Relu":
+            layers.append(nn.ReLU())
+        elif node.op_type == "MaxPool":
+            layers.append(nn.MaxPool2d(tuple(attrs["kernel_shape"]), tuple(attrs["strides"])))
+        elif node.op_type == "Flatten":
+            layers.append(nn.Flatten())
+        elif node.op_type == "Gemm":
+            w = weights[node.input[1]]
+            if not attrs.get("transB", 0):
+                w = w.t()
+            fc = nn.Linear(w.shape[1], w.shape[0])
+            fc.weight.data, fc.bias.data = w.contiguous(), weights[node.input[2]]
+            layers.append(fc)
+        else:
+            sys.exit(f"torch_pruning_peer: {path}: operator {node.op_type} is not one of Pollard's CNN layers")
+    return nn.Sequential(*layers), graph.input[0].name, [n.op_type for n in graph.node]
+
+
+def idx(path):
+    with gzip.open(path) as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def fashion_mnist(directory):
+    """Pixels scaled to [0, 1] as Pollard's IDX reader does."""
+    def images(name):
+        return torch.from_numpy(idx(f"{directory}/{name}-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
+
+    def labels(name):
+        return torch.from_numpy(idx(f"{directory}/{name}-labels-idx1-ubyte.gz").astype(np.int64))
+    return images("train"), labels("train"), images("t10k"), labels("t10k")
+
+
+def accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item() for i in range(0, len(x), 1000)) / len(x)
+
+
+def fine_tune(model, x, y, steps, generator):
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    for _ in range(steps):
+        batch = torch.randint(0, len(x), (128,), generator=generator)
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        optimiser.step()
+
+
+def export(model, input_name, ops, path):
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=[input_name], output_names=["logits"],
+                      dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False, dynamo=False)
+    exported = [n.op_type for n in onnx.load(path).graph.node]
+    if exported != ops:
+        sys.exit(f"torch_pruning_peer: the export's operators {exported} differ from the original's {ops}: "
+                 "the energy would not compare")
+
+
+def joules(pollard, path, hardware):
+    """Total joules per inference from Pollard's analytical meter."""
+    out = subprocess.run([pollard, "profile", path, "--hardware", hardware, "--meter", "analytical"],
+                         check=True, capture_output=True, text=True).stdout
+    return float(next(line for line in out.splitlines() if line.startswith("total")).split()[3])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True)
+    p.add_argument("--dataset", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--pollard", default="./pollard")
+    p.add_argument("--hardware", default="h100")
+    p.add_argument("--target-reduction", type=float, default=0.4)
+    p.add_argument("--epsilon", type=float, default=0.01)
+    p.add_argument("--finetune-steps", type=int, default=200)
+    p.add_argument("--step-ratio", type=float, default=0.05, help="channel ratio each step removes")
+    p.add_argument("--mode", choices=["target", "frontier"], default="target")
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+
+    torch.manual_seed(42)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    generator = torch.Generator().manual_seed(42)
+    model, input_name, ops = load_onnx_cnn(a.model)
+    x_train, y_train, x_test, y_test = fashion_mnist(a.dataset)
+    base_accuracy = accuracy(model, x_test, y_test)
+    work = tempfile.mkdtemp(prefix="tp-peer-")
+    export(model, input_name, ops, f"{work}/dense.onnx")
+    base_joules = joules(a.pollard, f"{work}/dense.onnx", a.hardware)
+    steps = int(0.95 / a.step_ratio)
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    pruner = tp.pruner.MetaPruner(model, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                  pruning_ratio=steps * a.step_ratio, iterative_steps=steps, ignored_layers=[last],
+                                  round_to=8)
+    kept, kept_joules, kept_accuracy, step = copy.deepcopy(model), base_joules, base_accuracy, 0
+    for step in range(1, steps + 1):
+        pruner.step()
+        fine_tune(model, x_train, y_train, a.finetune_steps, generator)
+        acc = accuracy(model, x_test, y_test)
+        export(model, input_name, ops, f"{work}/step.onnx")
+        energy = joules(a.pollard, f"{work}/step.onnx", a.hardware)
+        print(f"torch-pruning step {step}: ratio {step * a.step_ratio:.2f}, accuracy {acc:.4f}, {energy:.6g} J/inference",
+              file=sys.stderr)
+        if a.mode == "frontier" and acc < base_accuracy - a.epsilon:
+            break
+        kept, kept_joules, kept_accuracy = copy.deepcopy(model), energy, acc
+        if a.mode == "target" and energy <= (1 - a.target_reduction) * base_joules:
+            break
+    export(kept, input_name, ops, a.out)
+    print(json.dumps({"steps": step, "baselineAccuracy": base_accuracy, "accuracy": kept_accuracy,
+                      "baselineJoules": base_joules, "joules": kept_joules}))
+
+
+if __name__ == "__main__":
+    main()
