@@ -4,10 +4,13 @@
 # the other on a quiet machine (accuracy on the whole test split in ONNX Runtime, analytical energy on the hardware
 # class, ONNX Runtime CPU latency at batch 128, ONNX file size, carbon at the report's grid intensity).
 #
-#   bench/table1.sh [target|frontier]...     (default: both)
-#     target:   every criterion at T = 0.4, epsilon = 0.01 (the acceptance of issue 5)
-#     frontier: every criterion as far as epsilon = 0.01 allows (T = 0.9, up to 30 iterations) — the seed's rows
-#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), POLLARD_CACHE (~/.cache/pollard)
+#   bench/table1.sh [target] [frontier]     (default: target)
+#     target:   every criterion at T = 0.4, epsilon = 0.01 (the acceptance of issue 5); a criterion that cannot get
+#               there within epsilon stops where it can, which is then as far as it goes
+#     frontier: as far as epsilon allows (T = 0.9, up to 30 iterations); pick the criteria with ROWS
+#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), POLLARD_CACHE (~/.cache/pollard),
+#     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
+#     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory)
 #
 # The CNN is trained once by `pollard train --arch vgg` and cached; Torch-Pruning 1.6.1 comes from PyPI into the same
 # cached virtual environment as the fixtures (fixtures/make-fixtures.sh).
@@ -18,10 +21,9 @@ hardware="${HARDWARE:-h100}"
 epsilon="${EPSILON:-0.01}"
 steps="${FINETUNE_STEPS:-200}"
 parts=("${@:-target}")
-[[ $# -gt 0 ]] || parts=(target frontier)
+selected="${ROWS:-magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning}"
 model="$cache/bench/vgg.onnx"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+work="${BENCH_OUT:-$(mktemp -d)}"
 
 mkdir -p "$cache/bench"
 if [[ ! -f "$model" ]]; then
@@ -53,21 +55,24 @@ for part in "${parts[@]}"; do
   mkdir -p "$dir"
   for row in "${rows[@]}"; do
     name="${row%%|*}"
+    [[ " $selected " == *" $name "* ]] || continue
     echo "[$part] pollard prune, $name..." >&2
     # shellcheck disable=SC2086 # the row's arguments are ours, split on purpose
     ./pollard prune --model "$model" --hardware "$hardware" --target-reduction "$reduction" --epsilon "$epsilon" \
       --finetune-steps "$steps" --max-iterations "$iterations" --out "$dir/$name" ${row#*|} 2> "$dir/$name.log" >/dev/null
   done
-  echo "[$part] Torch-Pruning..." >&2
-  mkdir -p "$dir/torch-pruning"
-  "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
-    --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --mode "$part" \
-    --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
+  if [[ " $selected " == *" torch-pruning "* ]]; then
+    echo "[$part] Torch-Pruning..." >&2
+    mkdir -p "$dir/torch-pruning"
+    "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
+      --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --mode "$part" \
+      --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
+  fi
 
   # every model measured again by the same code, one at a time
   echo "[$part] evaluating every model..." >&2
   reports=("dense=$(evaluate "$model" "$dir/eval-dense")")
-  for name in magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning; do
+  for name in $selected; do
     reports+=("$name=$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
   done
   echo
@@ -75,5 +80,6 @@ for part in "${parts[@]}"; do
   python3 bench/table1_rows.py "${reports[@]}"
 done
 echo
+echo "runs, reports and logs: $work"
 echo "machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); energy: analytical meter" \
   "($hardware datasheet model); latency: ONNX Runtime CPU, batch 128, median of 10 after 3 warm-up runs"
