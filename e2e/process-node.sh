@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 [[ -f target/quarkus-app/quarkus-run.jar && -d target/test-classes ]] || mvn -B -q -o package -DskipTests
 cp="$(mktemp)"
 mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp" >/dev/null
-exec java -cp "target/test-classes:target/classes:$(cat "$cp")" dev.pollard.e2e.ProcessNodeMain "$@"
+exec java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "target/test-classes:target/classes:$(cat "$cp")" dev.pollard.e2e.ProcessNodeMain "$@"

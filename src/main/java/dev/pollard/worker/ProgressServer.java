@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpServer;
 import dev.pollard.api.RunSummary;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicReference;
@@ -47,9 +49,15 @@ public final class ProgressServer implements AutoCloseable {
         RunSummary.Progress p = new RunSummary.Progress();
         p.phase = phase;
         p.iteration = iteration;
-        p.joulesPerInference = joulesPerInference;
-        p.accuracy = accuracy;
+        // progress is for people watching `kubectl get pj`: four significant digits; the report keeps full precision
+        p.joulesPerInference = significant(joulesPerInference);
+        p.accuracy = significant(accuracy);
         current.set(p);
+    }
+
+    private static Double significant(Double value) {
+        return value == null || value == 0 || !Double.isFinite(value) ? value
+                : new BigDecimal(value).round(new MathContext(4)).doubleValue();
     }
 
     @Override
