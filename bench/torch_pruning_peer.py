@@ -102,10 +102,28 @@ def export(model, input_name, ops, path):
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=[input_name], output_names=["logits"],
                       dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False, dynamo=False)
+    drop_identities(path)
     exported = [n.op_type for n in onnx.load(path).graph.node]
     if exported != ops:
         sys.exit(f"torch_pruning_peer: the export's operators {exported} differ from the original's {ops}: "
                  "the energy would not compare")
+
+
+def drop_identities(path):
+    """The exporter passes BatchNorm parameters through Identity nodes; read their inputs directly instead."""
+    model = onnx.load(path)
+    graph = model.graph
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
+    outputs = {o.name for o in graph.output}
+    keep = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] not in outputs)]
+    for n in keep:
+        for i, name in enumerate(n.input):
+            while name in alias and name not in outputs:
+                name = alias[name]
+            n.input[i] = name
+    del graph.node[:]
+    graph.node.extend(keep)
+    onnx.save(model, path)
 
 
 def joules(pollard, path, hardware):
