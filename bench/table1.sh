@@ -71,9 +71,9 @@ for part in "${parts[@]}"; do
 
   # every model measured again by the same code, one at a time
   echo "[$part] evaluating every model..." >&2
-  reports=("dense=$(evaluate "$model" "$dir/eval-dense")")
+  reports=("dense@$(evaluate "$model" "$dir/eval-dense")")
   for name in $selected; do
-    reports+=("$name=$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
+    reports+=("$name@$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
   done
   echo
   echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration, hardware class $hardware"

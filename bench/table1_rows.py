@@ -1,6 +1,6 @@
 """Prints bench/table1's markdown table from Pollard's report.json files.
 
-Arguments: NAME=EVAL_REPORT[|RUN_DIR]... — the first is the dense baseline. EVAL_REPORT is the report of
+Arguments: NAME@EVAL_REPORT[|RUN_DIR]... — the first is the dense baseline. EVAL_REPORT is the report of
 `pollard prune --max-iterations 0` on the row's model (its `result` is the model as measured by Pollard); RUN_DIR
 holds the run that produced the model: Pollard's report.json (iterations, rollbacks, stop reason) or the peer's
 peer.json.
@@ -13,7 +13,7 @@ import sys
 def main():
     rows = []
     for arg in sys.argv[1:]:
-        name, _, paths = arg.partition("=")
+        name, _, paths = arg.partition("@")
         report, _, run = paths.partition("|")
         with open(report) as f:
             measured = json.load(f)
