@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.pollard.graph.NodeCost;
 import dev.pollard.graph.OnnxModel;
+import dev.pollard.testing.Fixtures;
 import dev.pollard.testing.OnnxBuilder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class ProfileCommandTest {
 
@@ -30,5 +32,24 @@ class ProfileCommandTest {
         String[] total = lines.get(lines.size() - 2).split("\\s+");
         assertThat(joules).isCloseTo(Double.parseDouble(total[3]), within(Double.parseDouble(total[3]) * 0.01));
         assertThat(lines.get(lines.size() - 1)).startsWith("meter: analytical (h100 datasheet model), batch 4");
+    }
+
+    @Test
+    void theResnet18FixturesTableHasSharesThatAddUpToAHundredPercent() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream previous = System.out;
+        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(new CommandLine(new ProfileCommand()).execute(Fixtures.path("resnet18").toString(), "--hardware", "h100"))
+                    .isZero();
+        } finally {
+            System.setOut(previous);
+        }
+        List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+        List<String> layers = lines.subList(1, lines.size() - 2);
+        assertThat(layers).hasSizeGreaterThan(40); // 20 convolutions with their BatchNorms and ReLUs, pools, fc
+        double shares = layers.stream().mapToDouble(l -> Double.parseDouble(l.split("\\s+")[5].replace("%", ""))).sum();
+        assertThat(shares).isCloseTo(100.0, within(0.01 * layers.size()));
+        assertThat(lines.get(lines.size() - 2)).startsWith("total").contains("100.00%");
     }
 }
