@@ -84,9 +84,12 @@ class PruningJobReconcilerTest {
         // nothing requeues a waiting job on a timer: only the HardwareClass watch can wake it up
         createHardwareClass();
         Job job = awaitOneJob();
-        assertThat(status().conditions.get(0).getReason())
-                .isIn(PruningJobReconciler.REASON_RUN_STARTED, PruningJobReconciler.REASON_RUNNING);
-        assertThat(status().jobName).isEqualTo(job.getMetadata().getName());
+        // the Job is created before the status that names it is written
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(status().conditions.get(0).getReason())
+                    .isIn(PruningJobReconciler.REASON_RUN_STARTED, PruningJobReconciler.REASON_RUNNING);
+            assertThat(status().jobName).isEqualTo(job.getMetadata().getName());
+        });
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events())
                 .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_STARTED)));
         var pod = job.getSpec().getTemplate().getSpec();
@@ -152,8 +155,10 @@ class PruningJobReconcilerTest {
             h.getSpec().energyModel.tdpWatts = 350.0;
             return h;
         });
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(jobs()).hasSize(2));
-        assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(jobs()).hasSize(2);
+            assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING); // written after the Job is created
+        });
         assertThat(status().resultsByHardware).hasSize(1);
         assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get()
                 .getSpec().model.sha256).isEqualTo(SHA);
