@@ -63,13 +63,15 @@ public final class IsolatedLayers {
             Set<String> only) {
         ShapeInference shapes = ShapeInference.infer(model, batch);
         Map<String, Integer> types = elementTypes(model);
+        Map<String, OnnxMl.TensorProto> initializers = new HashMap<>();
+        model.proto().getGraph().getInitializerList().forEach(t -> initializers.put(t.getName(), t));
         List<Layer> layers = new ArrayList<>();
         for (OnnxMl.NodeProto node : model.nodes()) {
             String name = OnnxModel.label(node);
             if (only != null && !only.contains(name)) {
                 continue;
             }
-            OnnxModel alone = isolate(model, node, shapes, types);
+            OnnxModel alone = isolate(model, node, initializers, shapes, types);
             if (alone == null) {
                 continue;
             }
@@ -92,12 +94,11 @@ public final class IsolatedLayers {
     }
 
     /** A model of one node: non-constant inputs become graph inputs, constant ones initializers; null for bookkeeping. */
-    static OnnxModel isolate(OnnxModel model, OnnxMl.NodeProto node, ShapeInference shapes, Map<String, Integer> types) {
+    static OnnxModel isolate(OnnxModel model, OnnxMl.NodeProto node, Map<String, OnnxMl.TensorProto> initializers,
+            ShapeInference shapes, Map<String, Integer> types) {
         if (node.getOutputList().stream().allMatch(o -> o.isEmpty() || shapes.constant(o) != null)) {
             return null; // computes only constants (Shape and its arithmetic)
         }
-        Map<String, OnnxMl.TensorProto> initializers = new HashMap<>();
-        model.proto().getGraph().getInitializerList().forEach(t -> initializers.put(t.getName(), t));
         OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("isolated").addNode(node);
         boolean computes = false;
         for (String input : new LinkedHashSet<>(node.getInputList())) {
@@ -121,7 +122,9 @@ public final class IsolatedLayers {
                 g.addOutput(value(output, types.getOrDefault(output, FLOAT), shapes.shape(output)));
             }
         }
-        return OnnxModel.of(model.proto().toBuilder().clearMetadataProps().setGraph(g).build(), model.source() + "#" + OnnxModel.label(node));
+        OnnxMl.ModelProto alone = OnnxMl.ModelProto.newBuilder().setIrVersion(model.proto().getIrVersion())
+                .addAllOpsetImport(model.proto().getOpsetImportList()).setGraph(g).build();
+        return OnnxModel.of(alone, model.source() + "#" + OnnxModel.label(node));
     }
 
     /** Element types of every value, following the operators that change them; the rest keep their first input's. */

@@ -94,7 +94,7 @@ public final class Pruner {
                 report.stopReason = "iteration limit reached";
                 break;
             }
-            Map<String, Integer> removal = plan(current, alpha, beta, step);
+            Map<String, Integer> removal = plan(current, energy, alpha, beta, step);
             if (removal.isEmpty()) {
                 report.stopReason = "no admissible step: every group is at its minimum width or the step is below one "
                         + settings.channelMultiple() + "-unit multiple";
@@ -149,9 +149,9 @@ public final class Pruner {
     }
 
     /** Units to remove per group for one step; empty when no admissible step remains. */
-    Map<String, Integer> plan(OnnxModel model, double alpha, double beta, double step) {
+    Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step) {
         List<Fingerprint> prints = fingerprints(model);
-        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules(model),
+        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules,
                 settings.channelMultiple()) : planByRank(prints, alpha, beta, step);
     }
 
