@@ -34,7 +34,6 @@ final class Knapsack {
             Pruner.Fingerprint f = prints.get(g);
             double[] cost = cumulativeCost(f.importance(), multiple);
             double[] next = best.clone();
-            Arrays.fill(choice[g], 0);
             for (int k = 1; k < cost.length; k++) {
                 int gain = (int) Math.min(BUCKETS, Math.floor(k * multiple * f.joulesPerUnit() / goalJoules * BUCKETS + 1e-9));
                 for (int b = 0; b <= BUCKETS; b++) {
