@@ -56,8 +56,16 @@ public final class ProgressServer implements AutoCloseable {
     }
 
     private static Double significant(Double value) {
-        return value == null || value == 0 || !Double.isFinite(value) ? value
-                : new BigDecimal(value).round(new MathContext(4)).doubleValue();
+        // not a conditional expression: mixing Double and double there unboxes a null
+        if (value == null || value == 0 || !Double.isFinite(value)) {
+            return value;
+        }
+        return new BigDecimal(value).round(new MathContext(4)).doubleValue();
+    }
+
+    /** The port it listens on, which the system chose when the address asked for port 0. */
+    public int port() {
+        return server.getAddress().getPort();
     }
 
     @Override

@@ -110,7 +110,7 @@ abstract class PruningScenario {
         await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             PruningJobStatus status = status("default");
             assertThat(status).isNotNull();
-            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.PRUNING);
+            assertThat(status.phase).as("%s", status.conditions).isEqualTo(PruningJobStatus.Phase.PRUNING);
             assertThat(status.progress).isNotNull();
             assertThat(status.progress.iteration).isGreaterThanOrEqualTo(1);
             assertThat(status.progress.accuracy).isNotNull();
