@@ -32,13 +32,12 @@ public class InferenceDeploymentSpec {
     public Runtime runtime;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
-            message = "model.secretRef is required for s3:// URIs")
+    @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
     public static class ServedModel {
         @Required
         @Pattern(Patterns.READABLE_URI)
-        @JsonPropertyDescription("Location of the ONNX file: pvc://<claim>/<path>, http(s)://..., s3://<bucket>/<key> "
-                + "(with secretRef) or file:///<path>.")
+        @JsonPropertyDescription("Location of the ONNX file: pvc://<claim>/<path>, http(s)://... (credentials from "
+                + "secretRef) or file:///<path>.")
         public String uri;
 
         @Required

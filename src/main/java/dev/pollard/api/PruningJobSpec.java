@@ -49,13 +49,12 @@ public class PruningJobSpec {
     public String deployTo;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
-            message = "model.secretRef is required for s3:// URIs")
+    @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
     public static class ModelSource {
         @Required
         @Pattern(Patterns.READABLE_URI)
-        @JsonPropertyDescription("Location of the model: pvc://<claim>/<path>, http(s)://..., s3://<bucket>/<key> "
-                + "(with secretRef) or file:///<path> for local runs.")
+        @JsonPropertyDescription("Location of the model: pvc://<claim>/<path>, http(s)://... (credentials from secretRef) "
+                + "or file:///<path> for local runs.")
         public String uri;
 
         @Default("onnx")
@@ -71,13 +70,14 @@ public class PruningJobSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
-            message = "dataset.secretRef is required for s3:// URIs")
+    @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
+    @ValidationRule(value = "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || self.format != 'idx'",
+            message = "an idx dataset is a directory, which http(s) cannot hand over: give one .npz, .npy or .csv file")
     public static class DatasetSource {
         @Required
         @Pattern(Patterns.READABLE_URI)
         @JsonPropertyDescription("Location of the dataset: a directory of IDX files, an .npz/.npy file or a .csv file, "
-                + "as pvc://, http(s)://, s3:// (with secretRef) or file:/// URI.")
+                + "as pvc://, http(s):// (one file; credentials from secretRef) or file:/// URI.")
         public String uri;
 
         @Required
@@ -208,17 +208,13 @@ public class PruningJobSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    @ValidationRule(value = "!self.uri.startsWith('s3://') || has(self.secretRef)",
-            message = "output.secretRef is required for s3:// URIs")
+    @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
     public static class Output {
         @Required
         @Pattern(Patterns.WRITABLE_URI)
         @JsonPropertyDescription("Directory for the pruned models: each run writes model.onnx, report.json and summary.txt into "
-                + "a subdirectory named after its Job, so a new run never overwrites a served model. pvc://<claim>/<path>, "
-                + "s3://<bucket>/<prefix> (with secretRef) or file:///<path> for local runs.")
+                + "a subdirectory named after its Job, so a new run never overwrites a served model. pvc://<claim>/<path> "
+                + "or file:///<path> for local runs.")
         public String uri;
-
-        @JsonPropertyDescription("Secret holding credentials for the output URI.")
-        public SecretReference secretRef;
     }
 }

@@ -10,8 +10,8 @@ import io.fabric8.generator.annotation.Required;
 public class SecretReference {
     @Required
     @Pattern(Patterns.DNS_SUBDOMAIN)
-    @JsonPropertyDescription("Name of a Secret in the same namespace (for s3: keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; "
-            + "for http: key Authorization).")
+    @JsonPropertyDescription("Name of a Secret in the same namespace whose key Authorization is sent as the HTTP "
+            + "Authorization header of an http(s) URI, for example 'Bearer <token>'.")
     public String name;
 
     public SecretReference() {

@@ -62,7 +62,7 @@ final class PruningRun {
         PruningJobSpec spec = pj.getSpec();
         StorageLocation model = StorageLocation.of("model", "spec.model.uri", spec.model.uri, spec.model.secretRef, false);
         StorageLocation dataset = StorageLocation.of("dataset", "spec.dataset.uri", spec.dataset.uri, spec.dataset.secretRef, false);
-        StorageLocation output = StorageLocation.of("output", "spec.output.uri", spec.output.uri, spec.output.secretRef, true);
+        StorageLocation output = StorageLocation.of("output", "spec.output.uri", spec.output.uri, null, true);
 
         List<String> args = new ArrayList<>(List.of("prune",
                 "--model", model.argument(), "--model-uri", spec.model.uri,

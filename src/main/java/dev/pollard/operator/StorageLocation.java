@@ -1,26 +1,25 @@
 package dev.pollard.operator;
 
 import dev.pollard.api.SecretReference;
+import dev.pollard.data.RemoteFiles;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * How a pod reaches a URI from a spec: a PVC becomes a volume mounted under /pollard/ROLE and a local path; http(s)
- * and s3 URIs are passed to the process, which fetches them itself with credentials from the referenced Secret.
+ * How a pod reaches a URI from a spec: a PVC becomes a volume mounted under /pollard/ROLE and a local path; an http(s)
+ * URI is passed to the process, which fetches it itself, with the Authorization header from the referenced Secret.
  *
  * @param argument what the process is given: a local path or the URI itself
  */
 record StorageLocation(String argument, Optional<Volume> volume, Optional<VolumeMount> mount, List<EnvVar> env) {
     static final String MOUNT_ROOT = "/pollard/";
-    private static final List<String> SECRET_KEYS = List.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-            "AWS_ENDPOINT_URL", "Authorization");
+    static final String AUTHORIZATION_KEY = "Authorization";
 
     /**
      * @param role short name used for the volume and the mount (model, dataset, output)
@@ -43,18 +42,18 @@ record StorageLocation(String argument, Optional<Volume> volume, Optional<Volume
             VolumeMount mount = new VolumeMountBuilder().withName(role).withMountPath(mountPath).withReadOnly(!writable).build();
             return new StorageLocation(mountPath + "/" + path, Optional.of(volume), Optional.of(mount), List.of());
         }
+        String inCluster = "in a cluster use pvc://" + (writable ? "" : " or http(s)://");
         if (uri.startsWith("file://")) {
-            throw new InvalidSpecException(field + ": file:// URIs only work for local runs of ./pollard; in a cluster use "
-                    + "pvc://, http(s):// or s3://");
+            throw new InvalidSpecException(field + ": file:// URIs only work for local runs of ./pollard; " + inCluster);
         }
-        List<EnvVar> env = new ArrayList<>();
-        if (secret != null) {
-            String prefix = "POLLARD_" + role.toUpperCase() + "_";
-            for (String key : SECRET_KEYS) {
-                env.add(new EnvVarBuilder().withName(prefix + key.toUpperCase()).withNewValueFrom()
-                        .withNewSecretKeyRef(key, secret.name, true).endValueFrom().build());
-            }
+        if (!RemoteFiles.isRemote(uri) || writable) {
+            // the schema admits no other; this names the field should one arrive another way
+            throw new InvalidSpecException(field + ": '" + uri + "' is not supported; " + inCluster);
         }
+        // optional: a Secret without the key sends no credentials, and the server's 401 then says what is missing
+        List<EnvVar> env = secret == null ? List.of() : List.of(new EnvVarBuilder()
+                .withName(RemoteFiles.authorizationVariable(role)).withNewValueFrom()
+                .withNewSecretKeyRef(AUTHORIZATION_KEY, secret.name, true).endValueFrom().build());
         return new StorageLocation(uri, Optional.empty(), Optional.empty(), env);
     }
 }

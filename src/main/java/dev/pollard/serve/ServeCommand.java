@@ -1,6 +1,7 @@
 package dev.pollard.serve;
 
 import dev.pollard.data.Digests;
+import dev.pollard.data.RemoteFiles;
 import dev.pollard.energy.EnergyMeterException;
 import dev.pollard.energy.NvmlMeter;
 import java.nio.file.Files;
@@ -15,8 +16,8 @@ import picocli.CommandLine.Option;
         + "ONNX Runtime, with Prometheus metrics at /metrics.")
 public class ServeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "ONNX model file.")
-    Path model;
+    @Option(names = "--model", required = true, description = "ONNX model: a file or an http(s) URL, fetched once at start.")
+    String location;
 
     @Option(names = "--name", required = true, description = "Name the model is served under (/v2/models/NAME).")
     String name;
@@ -46,14 +47,22 @@ public class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path model;
+        try {
+            // the pod's root filesystem is read-only; /tmp is its scratch volume
+            model = RemoteFiles.localCopy(location, "model", Files.createTempDirectory("pollard-serve"), System.getenv());
+        } catch (RemoteFiles.FetchException e) {
+            System.err.println("pollard serve: --model " + location + ": " + e.getMessage());
+            return e.permanent ? 2 : 1;
+        }
         if (!Files.isRegularFile(model)) {
-            System.err.println("pollard serve: --model " + model + ": no such file");
+            System.err.println("pollard serve: --model " + location + ": no such file");
             return 2;
         }
         if (sha256 != null) {
             String actual = Digests.sha256(model);
             if (!actual.equalsIgnoreCase(sha256)) {
-                System.err.println("pollard serve: " + model + ": sha256 is " + actual + ", expected " + sha256
+                System.err.println("pollard serve: " + location + ": sha256 is " + actual + ", expected " + sha256
                         + " (refusing to serve a different model)");
                 return 2;
             }
@@ -66,7 +75,7 @@ public class ServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         try (nvml; ModelServer server = new ModelServer(model, name, host, port, threads, nvml).start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
-            System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, model, host, server.port(), name);
+            System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, location, host, server.port(), name);
             stopped.await();
         }
         return 0;

@@ -8,6 +8,7 @@ import dev.pollard.api.RunSummary;
 import dev.pollard.data.Artifacts;
 import dev.pollard.data.DatasetException;
 import dev.pollard.data.Datasets;
+import dev.pollard.data.RemoteFiles;
 import dev.pollard.energy.AnalyticalMeter;
 import dev.pollard.energy.EnergyMeter;
 import dev.pollard.energy.EnergyMeterException;
@@ -19,6 +20,7 @@ import dev.pollard.graph.ModelException;
 import dev.pollard.graph.OnnxModel;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -36,15 +38,15 @@ public class PruneCommand implements Callable<Integer> {
     static final String EMBEDDED_MODEL = "/models/fashion-cnn.onnx";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    @Option(names = "--model", description = "ONNX model (default: the embedded Fashion-MNIST CNN).")
-    Path model;
+    @Option(names = "--model", description = "ONNX model: a file or an http(s) URL (default: the embedded Fashion-MNIST CNN).")
+    String model;
 
     @Option(names = "--model-uri", description = "The model's URI as the user gave it (errors name it, not the mount path).")
     String modelUri;
 
-    @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset (default: "
-            + "${DEFAULT-VALUE}).")
-    Path dataset;
+    @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset: a file or "
+            + "directory, or an http(s) URL of one file (default: ${DEFAULT-VALUE}).")
+    String dataset;
 
     @Option(names = "--dataset-format", defaultValue = "idx")
     String datasetFormat;
@@ -136,6 +138,7 @@ public class PruneCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
+        Path downloads = null;
         try (ProgressServer progress = progressAddress == null ? null : ProgressServer.start(progressAddress);
                 EnergyMeter hardwareMeter = openMeter()) {
             if (!List.of("energy-aware", "magnitude", "knapsack").contains(criterion)) {
@@ -144,14 +147,16 @@ public class PruneCommand implements Callable<Integer> {
             JsonNode spec = hardwareSpec();
             ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
                     : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
-            OnnxModel base = loadModel();
-            Datasets.Splits splits = Datasets.load(dataset, datasetFormat);
+            downloads = Files.createTempDirectory("pollard-inputs");
+            OnnxModel base = loadModel(downloads);
+            Path datasetFile = localCopy(dataset, dataset, "dataset", downloads);
+            Datasets.Splits splits = Datasets.load(datasetFile, datasetFormat);
             var train = trainSamples == null ? splits.train() : splits.train().slice(0, trainSamples);
             var eval = evalSamples == null ? splits.test() : splits.test().slice(0, evalSamples);
             String input = base.inputs().get(0).name();
             long[] expected = Arrays.copyOfRange(base.inputs().get(0).dims(), 1, base.inputs().get(0).dims().length);
             if (!Arrays.equals(expected, Arrays.stream(eval.sampleShape()).asLongStream().toArray())) {
-                throw new DatasetException(dataset, "samples are " + Arrays.toString(eval.sampleShape()) + " but the model's input '"
+                throw new DatasetException(datasetFile, "samples are " + Arrays.toString(eval.sampleShape()) + " but the model's input '"
                         + input + "' expects " + Arrays.toString(expected));
             }
             double a = criterion.equals("magnitude") ? 1 : alpha;
@@ -164,8 +169,8 @@ public class PruneCommand implements Callable<Integer> {
                 progress.update("Profiling", 0, null, null);
             }
             Report report = new Report();
-            report.model = model == null ? "embedded:" + EMBEDDED_MODEL : model.toString();
-            report.dataset = dataset.toString();
+            report.model = model == null ? "embedded:" + EMBEDDED_MODEL : model;
+            report.dataset = dataset;
             report.hardwareClass = hardware;
             report.meter = energy.name();
             report.criterion = criterion;
@@ -196,10 +201,42 @@ public class PruneCommand implements Callable<Integer> {
             return WorkerExit.OK;
         } catch (DatasetException | ModelException | IllegalArgumentException e) {
             return fail(WorkerExit.INVALID_INPUT, e.getMessage());
+        } catch (InputUnavailable e) {
+            return fail(e.getCause() instanceof RemoteFiles.FetchException f && f.permanent ? WorkerExit.INVALID_INPUT
+                    : WorkerExit.ERROR, e.getMessage());
         } catch (EnergyMeterException e) {
             return fail(WorkerExit.METER_UNAVAILABLE, e.getMessage());
         } catch (Exception e) {
             return fail(WorkerExit.ERROR, e.toString());
+        } finally {
+            deleteQuietly(downloads);
+        }
+    }
+
+    /** A model or dataset URI that could not be fetched; the message names the URI. */
+    private static final class InputUnavailable extends RuntimeException {
+        InputUnavailable(String message, RemoteFiles.FetchException cause) {
+            super(message, cause);
+        }
+    }
+
+    /** @param named how errors name the input: the URI the user gave rather than a mount path */
+    private static Path localCopy(String location, String named, String role, Path downloads) {
+        try {
+            return RemoteFiles.localCopy(location, role, downloads, System.getenv());
+        } catch (RemoteFiles.FetchException e) {
+            throw new InputUnavailable(role + " " + named + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // temporary downloads left behind are removed with the pod's scratch volume
         }
     }
 
@@ -229,10 +266,10 @@ public class PruneCommand implements Callable<Integer> {
         };
     }
 
-    private OnnxModel loadModel() throws IOException {
+    private OnnxModel loadModel(Path downloads) throws IOException {
         if (model != null) {
             try {
-                return OnnxModel.load(model);
+                return OnnxModel.load(localCopy(model, modelUri == null ? model : modelUri, "model", downloads));
             } catch (ModelException e) {
                 throw modelUri == null ? e : new ModelException("model " + modelUri + ": " + e.getMessage(), e);
             }

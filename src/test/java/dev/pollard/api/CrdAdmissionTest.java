@@ -114,8 +114,10 @@ class CrdAdmissionTest {
                         "spec.strategy.channelMultiple", "greater than or equal to 1"),
                 new Invalid("criterion unknown", s -> obj(s, "strategy").put("criterion", "random"),
                         "spec.strategy.criterion", "Unsupported value: \"random\""),
-                new Invalid("s3 model without secretRef", s -> obj(s, "model").put("uri", "s3://models/cnn.onnx"),
-                        "spec.model", "model.secretRef is required for s3:// URIs"),
+                new Invalid("s3 model", s -> obj(s, "model").put("uri", "s3://models/cnn.onnx"),
+                        "spec.model", "s3:// URIs are not supported"),
+                new Invalid("idx dataset over https", s -> obj(s, "dataset").put("uri", "https://example.com/fashion-mnist")
+                        .put("format", "idx"), "spec.dataset", "an idx dataset is a directory"),
                 new Invalid("output.uri over http", s -> obj(s, "output").put("uri", "https://example.com/out"),
                         "spec.output.uri", "should match"),
                 new Invalid("learningRate = 0", s -> obj(obj(s, "strategy"), "fineTuning").put("learningRate", 0),

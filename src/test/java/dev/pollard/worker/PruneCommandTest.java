@@ -97,6 +97,47 @@ class PruneCommandTest {
     }
 
     @Test
+    void aModelFromAnHttpUrlIsFetchedAndAMissingOneIsOneLineAndExitTwo() throws Exception {
+        byte[] model;
+        try (var in = PruneCommand.class.getResourceAsStream(PruneCommand.EMBEDDED_MODEL)) {
+            model = in.readAllBytes();
+        }
+        var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/models/", exchange -> {
+            boolean known = exchange.getRequestURI().getPath().equals("/models/fashion-cnn.onnx");
+            exchange.sendResponseHeaders(known ? 200 : 404, known ? model.length : -1);
+            try (var body = exchange.getResponseBody()) {
+                if (known) {
+                    body.write(model);
+                }
+            }
+        });
+        server.start();
+        String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/models/";
+        try {
+            Path out = dir.resolve("fetched");
+            assertThat(prune("--out", out.toString(), "--model", base + "fashion-cnn.onnx", "--max-iterations", "0",
+                    "--eval-samples", "200")).isZero();
+            var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("report.json").toFile());
+            assertThat(report.get("model").asText()).isEqualTo(base + "fashion-cnn.onnx");
+
+            var err = new java.io.ByteArrayOutputStream();
+            var previous = System.err;
+            System.setErr(new java.io.PrintStream(err, true));
+            try {
+                assertThat(prune("--out", dir.resolve("none").toString(), "--model", base + "nowhere.onnx"))
+                        .isEqualTo(WorkerExit.INVALID_INPUT);
+            } finally {
+                System.setErr(previous);
+            }
+            assertThat(err.toString().strip()).isEqualTo("pollard prune: model " + base + "nowhere.onnx: HTTP 404");
+            assertThat(dir.resolve("none")).doesNotExist();
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void aMeterThatCannotBeUsedFailsWithItsReasonInsteadOfMeasuringSomethingElse() {
         assertThat(prune("--out", dir.resolve("x").toString(), "--meter", "rapl")).isEqualTo(WorkerExit.METER_UNAVAILABLE);
     }
