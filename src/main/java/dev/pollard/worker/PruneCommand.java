@@ -202,8 +202,7 @@ public class PruneCommand implements Callable<Integer> {
         } catch (DatasetException | ModelException | IllegalArgumentException e) {
             return fail(WorkerExit.INVALID_INPUT, e.getMessage());
         } catch (InputUnavailable e) {
-            return fail(e.getCause() instanceof RemoteFiles.FetchException f && f.permanent ? WorkerExit.INVALID_INPUT
-                    : WorkerExit.ERROR, e.getMessage());
+            return fail(e.permanent ? WorkerExit.INVALID_INPUT : WorkerExit.ERROR, e.getMessage());
         } catch (EnergyMeterException e) {
             return fail(WorkerExit.METER_UNAVAILABLE, e.getMessage());
         } catch (Exception e) {
@@ -215,8 +214,11 @@ public class PruneCommand implements Callable<Integer> {
 
     /** A model or dataset URI that could not be fetched; the message names the URI. */
     private static final class InputUnavailable extends RuntimeException {
+        final boolean permanent;
+
         InputUnavailable(String message, RemoteFiles.FetchException cause) {
             super(message, cause);
+            this.permanent = cause.permanent;
         }
     }
 
