@@ -10,7 +10,8 @@
 #     frontier: as far as epsilon allows (T = 0.9, up to 12 iterations; the peer up to ratio 0.6); pick rows with ROWS
 #   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), POLLARD_CACHE (~/.cache/pollard),
 #     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
-#     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory)
+#     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory). A row whose run already
+#     finished in BENCH_OUT is not run again, only evaluated: delete its directory to run it anew.
 #
 # The CNN is trained once by `pollard train --arch vgg` and cached; Torch-Pruning 1.6.1 comes from PyPI into the same
 # cached virtual environment as the fixtures (fixtures/make-fixtures.sh).
@@ -56,12 +57,15 @@ for part in "${parts[@]}"; do
   for row in "${rows[@]}"; do
     name="${row%%|*}"
     [[ " $selected " == *" $name "* ]] || continue
+    [[ -f "$dir/$name/report.json" ]] && { echo "[$part] $name: done before, in $dir/$name" >&2; continue; }
     echo "[$part] pollard prune, $name..." >&2
     # shellcheck disable=SC2086 # the row's arguments are ours, split on purpose
     ./pollard prune --model "$model" --hardware "$hardware" --target-reduction "$reduction" --epsilon "$epsilon" \
       --finetune-steps "$steps" --max-iterations "$iterations" --out "$dir/$name" ${row#*|} 2> "$dir/$name.log" >/dev/null
   done
-  if [[ " $selected " == *" torch-pruning "* ]]; then
+  if [[ " $selected " == *" torch-pruning "* && -s "$dir/torch-pruning/peer.json" ]]; then
+    echo "[$part] torch-pruning: done before, in $dir/torch-pruning" >&2
+  elif [[ " $selected " == *" torch-pruning "* ]]; then
     echo "[$part] Torch-Pruning..." >&2
     mkdir -p "$dir/torch-pruning"
     "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
