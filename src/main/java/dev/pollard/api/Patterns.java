@@ -1,6 +1,6 @@
 package dev.pollard.api;
 
-/** Regular expressions shared by the CRD schemas. */
+/** Regular expressions and CEL rules shared by the CRD schemas. */
 public final class Patterns {
     private Patterns() {
     }
