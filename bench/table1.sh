@@ -8,7 +8,8 @@
 #     target:   every criterion at T = 0.4, epsilon = 0.01 (the acceptance of issue 5); a criterion that cannot get
 #               there within epsilon stops where it can, which is then as far as it goes
 #     frontier: as far as epsilon allows (T = 0.9, up to 12 iterations; the peer up to ratio 0.6); pick rows with ROWS
-#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), POLLARD_CACHE (~/.cache/pollard),
+#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides:
+#     0.001), POLLARD_CACHE (~/.cache/pollard),
 #     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
 #     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory). A row whose run already
 #     finished in BENCH_OUT is not run again, only evaluated: delete its directory to run it anew.
@@ -21,6 +22,7 @@ cache="${POLLARD_CACHE:-$HOME/.cache/pollard}"
 hardware="${HARDWARE:-h100}"
 epsilon="${EPSILON:-0.01}"
 steps="${FINETUNE_STEPS:-200}"
+learning_rate="${LEARNING_RATE:-0.001}"
 parts=("${@:-target}")
 selected="${ROWS:-magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning}"
 model="$cache/bench/vgg.onnx"
@@ -61,7 +63,8 @@ for part in "${parts[@]}"; do
     echo "[$part] pollard prune, $name..." >&2
     # shellcheck disable=SC2086 # the row's arguments are ours, split on purpose
     ./pollard prune --model "$model" --hardware "$hardware" --target-reduction "$reduction" --epsilon "$epsilon" \
-      --finetune-steps "$steps" --max-iterations "$iterations" --out "$dir/$name" ${row#*|} 2> "$dir/$name.log" >/dev/null
+      --finetune-steps "$steps" --learning-rate "$learning_rate" --max-iterations "$iterations" --out "$dir/$name" \
+      ${row#*|} 2> "$dir/$name.log" >/dev/null
   done
   if [[ " $selected " == *" torch-pruning "* && -s "$dir/torch-pruning/peer.json" ]]; then
     echo "[$part] torch-pruning: done before, in $dir/torch-pruning" >&2
@@ -69,7 +72,7 @@ for part in "${parts[@]}"; do
     echo "[$part] Torch-Pruning..." >&2
     mkdir -p "$dir/torch-pruning"
     "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
-      --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --mode "$part" \
+      --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --learning-rate "$learning_rate" --mode "$part" \
       --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
   fi
 
@@ -80,7 +83,8 @@ for part in "${parts[@]}"; do
     reports+=("$name@$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
   done
   echo
-  echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration, hardware class $hardware"
+  echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration at learning rate" \
+    "$learning_rate, hardware class $hardware"
   python3 bench/table1_rows.py "${reports[@]}"
 done
 echo

@@ -1,8 +1,9 @@
 """The peer row of bench/table1: the same trained ONNX CNN pruned by Torch-Pruning (group L2 magnitude).
 
 Loads Pollard's ONNX CNN (Conv/BatchNormalization/Relu/MaxPool/Flatten/Gemm) into PyTorch, prunes it with
-Torch-Pruning's MetaPruner and GroupMagnitudeImportance(p=2) in equal steps, fine-tunes after every step exactly as
-Pollard does (Adam, lr 1e-3, batch 128, weight decay 1e-4, the same number of steps) and asks Pollard's own analytical
+Torch-Pruning's MetaPruner and GroupMagnitudeImportance(p=2) in equal steps, fine-tunes after every step with Pollard's
+settings (Adam, the same learning rate, batch 128, weight decay 1e-4, the same number of steps; in PyTorch's training
+mode, so BatchNorm uses batch statistics where Pollard's executor keeps the running ones) and asks Pollard's own analytical
 meter (`pollard profile`) for the energy of every candidate, exported back to ONNX with its BatchNormalization nodes
 kept so both sides are costed alike.
 
@@ -87,9 +88,9 @@ def accuracy(model, x, y):
         return sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item() for i in range(0, len(x), 1000)) / len(x)
 
 
-def fine_tune(model, x, y, steps, generator):
+def fine_tune(model, x, y, steps, learning_rate, generator):
     model.train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     for _ in range(steps):
         batch = torch.randint(0, len(x), (128,), generator=generator)
         optimiser.zero_grad()
@@ -142,6 +143,7 @@ def main():
     p.add_argument("--target-reduction", type=float, default=0.4)
     p.add_argument("--epsilon", type=float, default=0.01)
     p.add_argument("--finetune-steps", type=int, default=200)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--step-ratio", type=float, default=0.05, help="channel ratio each step removes")
     p.add_argument("--mode", choices=["target", "frontier"], default="target")
     p.add_argument("--max-ratio", type=float, default=0.6, help="frontier: the largest channel ratio tried")
@@ -165,7 +167,7 @@ def main():
     kept, kept_joules, kept_accuracy, kept_step = copy.deepcopy(model), base_joules, base_accuracy, 0
     for step in range(1, steps + 1):
         pruner.step()
-        fine_tune(model, x_train, y_train, a.finetune_steps, generator)
+        fine_tune(model, x_train, y_train, a.finetune_steps, a.learning_rate, generator)
         acc = accuracy(model, x_test, y_test)
         export(model, input_name, ops, f"{work}/step.onnx")
         energy = joules(a.pollard, f"{work}/step.onnx", a.hardware)
