@@ -160,8 +160,16 @@ public class PruningJobSpec {
         @Default("0.1")
         @Min(value = 0, inclusive = false)
         @Max(0.5)
-        @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5].")
+        @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5]; halved "
+                + "on each rollback.")
         public Double stepFraction;
+
+        @Default("1.5")
+        @Min(1)
+        @Max(4)
+        @JsonPropertyDescription("Factor the step grows by after a kept step that left more than half of epsilon "
+                + "unused, up to a step of 0.5; 1 keeps the step.")
+        public Double stepGrowth;
 
         @Default("8")
         @Min(1)

@@ -150,6 +150,7 @@ final class PruningRun {
         add(args, "--alpha", strategy.alpha);
         add(args, "--beta", strategy.beta);
         add(args, "--step-fraction", strategy.stepFraction);
+        add(args, "--step-growth", strategy.stepGrowth);
         add(args, "--channel-multiple", strategy.channelMultiple);
         add(args, "--max-iterations", strategy.maxIterations);
         if (strategy.fineTuning != null) {

@@ -98,6 +98,10 @@ public class PruneCommand implements Callable<Integer> {
             + "the energy (knapsack) one step removes; halved on each rollback (default: ${DEFAULT-VALUE}).")
     double stepFraction;
 
+    @Option(names = "--step-growth", defaultValue = "1.5", description = "Factor the step grows by after a kept step that "
+            + "left more than half of epsilon unused, up to 0.5; 1 keeps it (default: ${DEFAULT-VALUE}).")
+    double stepGrowth;
+
     @Option(names = "--channel-multiple", defaultValue = "8")
     int channelMultiple;
 
@@ -144,6 +148,9 @@ public class PruneCommand implements Callable<Integer> {
             if (!List.of("energy-aware", "magnitude", "knapsack").contains(criterion)) {
                 throw new IllegalArgumentException("--criterion: '" + criterion + "' is not one of energy-aware, magnitude, knapsack");
             }
+            if (!(stepGrowth >= 1)) {
+                throw new IllegalArgumentException("--step-growth: " + stepGrowth + " is below 1 (1 keeps the step as it is)");
+            }
             JsonNode spec = hardwareSpec();
             ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
                     : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
@@ -162,7 +169,7 @@ public class PruneCommand implements Callable<Integer> {
             double a = criterion.equals("magnitude") ? 1 : alpha;
             double b = criterion.equals("magnitude") ? 0 : beta;
             Pruner pruner = new Pruner(energy, train, eval,
-                    new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, channelMultiple,
+                    new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, stepGrowth, channelMultiple,
                             maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42), 128),
                     input, System.err);
             if (progress != null) {

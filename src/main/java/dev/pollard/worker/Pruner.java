@@ -22,14 +22,19 @@ import java.util.stream.IntStream;
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
  * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that costs more
- * accuracy than ε is rolled back, the balance shifts toward accuracy and the step halves; the run stops when the
- * budget is met, no admissible step remains, or at the iteration limit.
+ * accuracy than ε is rolled back, the balance shifts toward accuracy and the step halves; a kept step that leaves
+ * more than half of ε unused grows the next one (up to {@link #LARGEST_STEP}), so that steps do not shrink with the
+ * model while accuracy has room; the run stops when the budget is met, no admissible step remains, or at the
+ * iteration limit.
  */
 public final class Pruner {
+    /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
+    static final double LARGEST_STEP = 0.5;
+
     /** How a run prunes. {@code maxJoules} wins over {@code targetReduction} when set. */
     public record Settings(double targetReduction, Double maxJoules, double epsilon, String criterion, double alpha,
-            double beta, double stepFraction, int channelMultiple, int maxIterations, FineTuner.Settings fineTuning,
-            int latencyBatch) {
+            double beta, double stepFraction, double stepGrowth, int channelMultiple, int maxIterations,
+            FineTuner.Settings fineTuning, int latencyBatch) {
     }
 
     /** Called after each step with (iteration, joules per inference, accuracy). */
@@ -123,6 +128,9 @@ public final class Pruner {
                 current = candidate;
                 accuracy = candidateAccuracy;
                 energy = candidateEnergy;
+                if (candidateAccuracy >= base - settings.epsilon() / 2) {
+                    step = Math.min(LARGEST_STEP, step * settings.stepGrowth());
+                }
             }
             if (progress != null) {
                 progress.step(iteration, energy, accuracy);

@@ -110,6 +110,8 @@ class CrdAdmissionTest {
                         "spec.strategy.stepFraction", "less than or equal to 0.5"),
                 new Invalid("stepFraction = 0", s -> obj(s, "strategy").put("stepFraction", 0),
                         "spec.strategy.stepFraction", "greater than 0"),
+                new Invalid("stepGrowth below 1", s -> obj(s, "strategy").put("stepGrowth", 0.5),
+                        "spec.strategy.stepGrowth", "greater than or equal to 1"),
                 new Invalid("channelMultiple = 0", s -> obj(s, "strategy").put("channelMultiple", 0),
                         "spec.strategy.channelMultiple", "greater than or equal to 1"),
                 new Invalid("criterion unknown", s -> obj(s, "strategy").put("criterion", "random"),

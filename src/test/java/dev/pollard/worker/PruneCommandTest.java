@@ -59,6 +59,27 @@ class PruneCommandTest {
     }
 
     @Test
+    void aKeptStepWithAccuracyToSpareGrowsTheNextOne() throws Exception {
+        int[] growing = channelsRemoved("2");
+        int[] fixed = channelsRemoved("1");
+        assertThat(growing[0]).isEqualTo(fixed[0]);
+        assertThat(growing[1]).isGreaterThan(fixed[1]);
+        assertThat(prune("--out", dir.resolve("z").toString(), "--step-growth", "0.5")).isEqualTo(2);
+        assertThat(dir.resolve("z")).doesNotExist();
+    }
+
+    /** Units removed by each of two kept steps (ε 0.5 leaves room) with the given step growth. */
+    private int[] channelsRemoved(String stepGrowth) throws Exception {
+        Path out = dir.resolve("growth-" + stepGrowth);
+        assertThat(prune("--out", out.toString(), "--epsilon", "0.5", "--eval-samples", "500", "--finetune-steps", "0",
+                "--max-iterations", "2", "--target-reduction", "0.9", "--step-growth", stepGrowth)).isZero();
+        var iterations = new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("iterations");
+        assertThat(iterations).hasSize(2);
+        assertThat(iterations.get(0).get("rolledBack").asBoolean() || iterations.get(1).get("rolledBack").asBoolean()).isFalse();
+        return new int[] {iterations.get(0).get("channelsRemoved").asInt(), iterations.get(1).get("channelsRemoved").asInt()};
+    }
+
+    @Test
     void anUnknownCriterionIsRefusedByName() {
         assertThat(prune("--out", dir.resolve("y").toString(), "--criterion", "random")).isEqualTo(2);
         assertThat(dir.resolve("y")).doesNotExist();
