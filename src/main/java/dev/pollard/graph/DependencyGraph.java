@@ -113,6 +113,11 @@ public final class DependencyGraph {
         }
     }
 
+    /** BatchNormalization's inputs 1 and 2 (scale, bias) are learned; 3 and 4 (mean, variance) are statistics. */
+    private static PruningGroup.Role batchNormRole(int input) {
+        return input < 3 ? PruningGroup.Role.NORMALIZATION : PruningGroup.Role.STATISTICS;
+    }
+
     private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role) {
         member(space, tensor, axis, span, n, role, 0);
     }
@@ -263,7 +268,7 @@ public final class DependencyGraph {
             case "BatchNormalization" -> {
                 if (in != null) {
                     for (int i = 1; i < 5; i++) {
-                        member(in, n.getInput(i), 0, 1, n, PruningGroup.Role.NORMALIZATION);
+                        member(in, n.getInput(i), 0, 1, n, batchNormRole(i));
                     }
                     put(n.getOutput(0), in, 1);
                 }
@@ -512,7 +517,7 @@ public final class DependencyGraph {
             case "BatchNormalization" -> {
                 for (int[] seg : segments) {
                     for (int i = 1; i < 5; i++) {
-                        member(seg[0], n.getInput(i), 0, 1, n, PruningGroup.Role.NORMALIZATION, seg[1]);
+                        member(seg[0], n.getInput(i), 0, 1, n, batchNormRole(i), seg[1]);
                     }
                 }
                 segmentsOf.put(n.getOutput(0), segments);

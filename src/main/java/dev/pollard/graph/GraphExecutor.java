@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.onnx.proto.OnnxMl;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,23 +18,26 @@ import java.util.Set;
 
 /**
  * Runs an ONNX graph on DJL's PyTorch engine, node by node, so that gradients flow to its float weights and the model
- * can be fine-tuned. Shape subgraphs run on int64 arrays like everything else, so any batch size works.
+ * can be fine-tuned. Shape subgraphs run on int64 arrays like everything else, so any batch size works. In training,
+ * BatchNormalization behaves as in PyTorch's train mode: it normalises with the batch's statistics and moves its
+ * running statistics toward them, which {@link #weights()} then returns with the trained weights.
  */
 public final class GraphExecutor implements AutoCloseable {
     private final OnnxModel model;
     private final NDManager manager;
     private final Map<String, NDArray> constants = new LinkedHashMap<>();
     private final Map<String, NDArray> trainable = new LinkedHashMap<>();
+    private final Map<String, NDArray> statistics = new LinkedHashMap<>();
 
     public GraphExecutor(OnnxModel model) {
         ShapeInference.infer(model, 1); // unsupported operators are reported before anything runs
         this.model = model;
         this.manager = NDManager.newBaseManager("PyTorch");
-        Set<String> statistics = new java.util.HashSet<>();
+        Set<String> runningStatistics = new HashSet<>();
         for (OnnxMl.NodeProto n : model.nodes()) {
             if (n.getOpType().equals("BatchNormalization")) {
-                statistics.add(n.getInput(3));
-                statistics.add(n.getInput(4));
+                runningStatistics.add(n.getInput(3));
+                runningStatistics.add(n.getInput(4));
             }
         }
         model.initializers().forEach((name, t) -> {
@@ -41,8 +45,11 @@ public final class GraphExecutor implements AutoCloseable {
                     : manager.create(t.longs(), new Shape(t.dims()));
             a.setName(name);
             constants.put(name, a);
-            // weights train; BatchNorm statistics and small tensors of one value (scales, epsilons) do not
-            if (t.isFloat() && !statistics.contains(name) && t.size() > 1) {
+            // weights train; BatchNorm statistics follow the batches instead; small tensors of one value (scales,
+            // epsilons) stay as they are
+            if (runningStatistics.contains(name)) {
+                statistics.put(name, a);
+            } else if (t.isFloat() && t.size() > 1) {
                 trainable.put(name, a);
             }
         });
@@ -53,15 +60,21 @@ public final class GraphExecutor implements AutoCloseable {
         return trainable;
     }
 
-    /** Current values of the trainable weights, to write back into the model. */
+    /** Current values of the trainable weights and the BatchNorm running statistics, to write back into the model. */
     public Map<String, float[]> weights() {
         Map<String, float[]> out = new LinkedHashMap<>();
         trainable.forEach((name, a) -> out.put(name, a.toFloatArray()));
+        statistics.forEach((name, a) -> out.put(name, a.toFloatArray()));
         return out;
     }
 
-    /** The graph's outputs for these inputs, attached to {@code scope} (close it to free what the run allocated). */
+    /** The graph's outputs for these inputs, as in inference, attached to {@code scope} (close it to free them). */
     public NDList forward(NDManager scope, Map<String, NDArray> inputs) {
+        return forward(scope, inputs, false);
+    }
+
+    /** The graph's outputs; {@code training} makes BatchNormalization use, and learn from, the batch's statistics. */
+    public NDList forward(NDManager scope, Map<String, NDArray> inputs, boolean training) {
         Map<String, NDArray> values = new HashMap<>(constants);
         values.putAll(inputs);
         for (OnnxMl.NodeProto n : model.nodes()) {
@@ -69,7 +82,7 @@ public final class GraphExecutor implements AutoCloseable {
             for (String name : n.getInputList()) {
                 in.add(name.isEmpty() ? null : values.get(name));
             }
-            NDArray out = run(n, in, scope);
+            NDArray out = run(n, in, scope, training);
             values.put(n.getOutput(0), out);
         }
         NDList outputs = new NDList();
@@ -79,7 +92,7 @@ public final class GraphExecutor implements AutoCloseable {
         return outputs;
     }
 
-    private NDArray run(OnnxMl.NodeProto n, List<NDArray> in, NDManager scope) {
+    private NDArray run(OnnxMl.NodeProto n, List<NDArray> in, NDManager scope, boolean training) {
         NDArray x = in.isEmpty() ? null : in.get(0);
         String op = n.getOpType();
         return switch (op) {
@@ -123,15 +136,11 @@ public final class GraphExecutor implements AutoCloseable {
             }
             case "Shape" -> scope.create(x.getShape().getShape());
             case "Conv" -> conv(n, x, in.get(1), in.size() > 2 ? in.get(2) : null);
-            case "BatchNormalization" -> {
-                float eps = Attributes.f(n, "epsilon", 1e-5f);
-                Shape perChannel = perChannel(x);
-                NDArray scale = in.get(1).reshape(perChannel);
-                NDArray bias = in.get(2).reshape(perChannel);
-                NDArray mean = in.get(3).reshape(perChannel);
-                NDArray var = in.get(4).reshape(perChannel);
-                yield x.sub(mean).div(var.add(eps).sqrt()).mul(scale).add(bias);
-            }
+            // PyTorch's own batch_norm; in training it normalises with the batch's mean and biased variance and moves
+            // the running statistics (initializers, so the constants themselves) toward the batch's, unbiased, in
+            // place, weighted by ONNX's momentum (ONNX's 0.9 is PyTorch's 0.1; DJL takes ONNX's)
+            case "BatchNormalization" -> x.getNDArrayInternal().batchNorm(x, in.get(3), in.get(4), in.get(1), in.get(2), 1,
+                    Attributes.f(n, "momentum", 0.9f), Attributes.f(n, "epsilon", 1e-5f), training).singletonOrThrow();
             case "MaxPool", "AveragePool" -> pool(n, x);
             case "GlobalAveragePool" -> mean(x, java.util.stream.IntStream.range(2, x.getShape().dimension()).toArray(), true);
             case "Gemm" -> {
@@ -235,13 +244,6 @@ public final class GraphExecutor implements AutoCloseable {
             y = y.mean(new int[] {sorted[i]}, keep);
         }
         return y;
-    }
-
-    private static Shape perChannel(NDArray x) {
-        long[] s = new long[x.getShape().dimension()];
-        java.util.Arrays.fill(s, 1);
-        s[1] = x.getShape().get(1);
-        return new Shape(s);
     }
 
     private static NDArray conv(OnnxMl.NodeProto n, NDArray x, NDArray w, NDArray b) {

@@ -38,6 +38,9 @@ public record PruningGroup(String id, String kind, int width, List<Member> membe
         }
     }
 
-    /** How a member takes part: it produces the units, normalises them, consumes them, or counts them in a shape. */
-    public enum Role { PRODUCER, NORMALIZATION, CONSUMER, SHAPE }
+    /**
+     * How a member takes part: it produces the units, normalises them (learned scale and shift), holds their running
+     * statistics (sliced with them, but no measure of their importance), consumes them, or counts them in a shape.
+     */
+    public enum Role { PRODUCER, NORMALIZATION, STATISTICS, CONSUMER, SHAPE }
 }

@@ -117,12 +117,15 @@ public final class Surgery {
         return Tensor.ofFloats(newDims, out);
     }
 
-    /** L2 norm of each unit over every member of the group (Torch-Pruning's "group L2"). */
+    /**
+     * L2 norm of each unit over the group's weights (Torch-Pruning's "group L2"): producers, consumers and learned
+     * normalisation parameters, not running statistics, which measure activations rather than what a unit learned.
+     */
     public static double[] l2(OnnxModel model, PruningGroup group) {
         double[] sums = new double[group.width()];
         Set<String> seen = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.SHAPE || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
+            if (m.role() == PruningGroup.Role.SHAPE || m.role() == PruningGroup.Role.STATISTICS || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
                 continue;
             }
             Tensor t = model.initializers().get(m.tensor());

@@ -14,7 +14,8 @@ import java.util.function.IntConsumer;
 
 /**
  * Trains a model's weights through its {@link GraphExecutor}: softmax cross-entropy on integer labels, Adam with
- * L2 weight decay (as PyTorch's Adam applies it), mini-batches drawn in a seeded order.
+ * L2 weight decay (as PyTorch's Adam applies it), mini-batches drawn in a seeded order, BatchNorm on batch statistics
+ * (PyTorch's train mode).
  */
 public final class FineTuner {
     /** Adam's settings and how long to train. */
@@ -60,7 +61,7 @@ public final class FineTuner {
                     NDArray x = scope.create(b.features(), shape(b));
                     NDArray y = scope.create(b.labels());
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = executor.forward(scope, Map.of(input, x)).get(0);
+                        NDArray logits = executor.forward(scope, Map.of(input, x), true).get(0);
                         NDArray l = crossEntropy(logits, y);
                         gc.backward(l);
                         loss = l.getFloat();
@@ -76,7 +77,7 @@ public final class FineTuner {
                         vt.muli((float) BETA2).addi(g.square().mul((float) (1 - BETA2)));
                         NDArray update = mt.div((float) correction1)
                                 .div(vt.div((float) correction2).sqrt().add((float) EPSILON))
-                                .mul((float) (settings.learningRate() * warmup(step, settings.steps())));
+                                .mul((float) (settings.learningRate() * schedule(step, settings.steps())));
                         w.subi(update);
                         w.getGradient().muli(0); // PyTorch accumulates gradients across backward passes
                     }
@@ -95,12 +96,18 @@ public final class FineTuner {
     }
 
     /**
-     * Learning-rate factor: linear warm-up over the first tenth of the steps (at least 10). Adam restarting at full
-     * rate on an already trained model first undoes part of what it learned; warming up avoids that.
+     * Learning-rate factor: a linear warm-up over the first tenth of the steps (at least 10), then a cosine decay to
+     * zero at the last step. Adam restarting at full rate on an already trained model first undoes part of what it
+     * learned, which the warm-up avoids; and accuracy after a constant rate swings with the last batches (about a
+     * point on Fashion-MNIST at 0.001, as much as a typical ε), which the decay settles, so a step is judged on what it
+     * removed rather than on where the optimiser happened to stop.
      */
-    static double warmup(int step, int steps) {
-        int warm = Math.max(10, steps / 10);
-        return Math.min(1.0, (double) step / warm);
+    static double schedule(int step, int steps) {
+        int warm = Math.min(steps, Math.max(10, steps / 10));
+        if (step <= warm) {
+            return (double) step / warm;
+        }
+        return 0.5 * (1 + Math.cos(Math.PI * (step - warm) / (steps - warm)));
     }
 
     /** Top-1 accuracy on a dataset, in batches. */

@@ -1,6 +1,7 @@
 package dev.pollard.graph;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -86,6 +87,44 @@ class GraphExecutorTest {
             }
             assertThat(last).isLessThan(first);
             assertThat(executor.weights().get("c1.w")).isNotEqualTo(model.initializers().get("c1.w").floats());
+        }
+    }
+
+    /** In training, BatchNorm normalises with the batch's statistics and moves its running ones as PyTorch does. */
+    @Test
+    void batchNormInTrainingUsesTheBatchAndLearnsItsStatistics() {
+        OnnxBuilder b = new OnnxBuilder().input("x", -1, 2, 3).output("y");
+        b.weights("s", true, 2).weights("b", false, 2).weights("m", false, 2).weights("v", true, 2);
+        b.node("BatchNormalization", "bn", OnnxBuilder.in("x", "s", "b", "m", "v"), OnnxBuilder.in("y"), "epsilon", 1e-5f,
+                "momentum", 0.9f);
+        OnnxModel model = OnnxModel.of(b.build(), "bn");
+        float[] s = model.initializers().get("s").floats();
+        float[] bias = model.initializers().get("b").floats();
+        float[] m = model.initializers().get("m").floats();
+        float[] v = model.initializers().get("v").floats();
+        float[] x = {1, 2, 3, 10, 20, 30, 4, 5, 6, 40, 50, 60}; // [2 samples, 2 channels, 3]
+        try (GraphExecutor executor = new GraphExecutor(model); NDManager scope = NDManager.newBaseManager("PyTorch")) {
+            float[] y = executor.forward(scope, Map.of("x", scope.create(x, new Shape(2, 2, 3))), true).get(0).toFloatArray();
+            Map<String, float[]> learned = executor.weights();
+            for (int c = 0; c < 2; c++) {
+                double[] values = new double[6];
+                for (int n = 0; n < 2; n++) {
+                    for (int i = 0; i < 3; i++) {
+                        values[n * 3 + i] = x[n * 6 + c * 3 + i];
+                    }
+                }
+                double mean = java.util.Arrays.stream(values).average().orElseThrow();
+                double biased = java.util.Arrays.stream(values).map(a -> (a - mean) * (a - mean)).sum() / 6;
+                assertThat(y[c * 3]).isCloseTo((float) ((values[0] - mean) / Math.sqrt(biased + 1e-5) * s[c] + bias[c]),
+                        within(1e-4f));
+                assertThat(learned.get("m")[c]).isCloseTo((float) (0.9 * m[c] + 0.1 * mean), within(1e-4f));
+                assertThat(learned.get("v")[c]).isCloseTo((float) (0.9 * v[c] + 0.1 * biased * 6 / 5),
+                        within(1e-3f));
+            }
+            // inference leaves the statistics alone and uses them
+            float[] before = executor.weights().get("m");
+            executor.forward(scope, Map.of("x", scope.create(x, new Shape(2, 2, 3))));
+            assertThat(executor.weights().get("m")).isEqualTo(before);
         }
     }
 

@@ -28,4 +28,16 @@ class FineTunerTest {
             assertThat(OrtEvaluation.accuracy(trained, test, 500)).isCloseTo(after, within(0.005));
         }
     }
+
+    @Test
+    void theLearningRateWarmsUpThenDecaysToZero() {
+        assertThat(FineTuner.schedule(1, 200)).isEqualTo(0.05);
+        assertThat(FineTuner.schedule(20, 200)).isEqualTo(1.0);
+        assertThat(FineTuner.schedule(110, 200)).isCloseTo(0.5, within(1e-9));
+        assertThat(FineTuner.schedule(200, 200)).isCloseTo(0.0, within(1e-9));
+        for (int step = 21; step <= 200; step++) {
+            assertThat(FineTuner.schedule(step, 200)).isLessThan(FineTuner.schedule(step - 1, 200)).isNotNegative();
+        }
+        assertThat(FineTuner.schedule(5, 5)).isEqualTo(1.0); // too short to decay: all warm-up
+    }
 }
