@@ -160,8 +160,9 @@ public class PruningJobSpec {
         @Default("0.1")
         @Min(value = 0, inclusive = false)
         @Max(0.5)
-        @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5]; halved "
-                + "on each rollback.")
+        @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5] (of the "
+                + "energy, for knapsack); no layer loses more than a quarter of its channels in one step; after a rollback "
+                + "the next step takes at most half of what the undone one took.")
         public Double stepFraction;
 
         @Default("1.5")

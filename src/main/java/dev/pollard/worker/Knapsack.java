@@ -1,13 +1,16 @@
 package dev.pollard.worker;
 
+import dev.pollard.graph.PruningGroup;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /**
  * The knapsack criterion: one step saves a given amount of energy while losing the least importance. Each group offers
- * k whole multiples of its least important units (k = 0 … width/m − 1, so one multiple always stays); an option
+ * k whole multiples of its least important units (k = 0 … room/m, the most a step may take from it, so one multiple
+ * always stays); an option
  * saves k·m times the group's energy fingerprint and costs the importance of the units it removes, each unit's L2
  * norm divided by its group's mean so that layers of different scale compare. A multiple-choice knapsack over the
  * saving, in {@value #BUCKETS} buckets of the step's goal, picks one option per group: the cheapest set that reaches
@@ -19,8 +22,12 @@ final class Knapsack {
     private Knapsack() {
     }
 
-    /** Units to remove per group; empty when the goal is below the smallest saving one multiple can make. */
-    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goalJoules, int multiple) {
+    /**
+     * Units to remove per group, at most {@code room} of each; empty when the goal is below the smallest saving one
+     * multiple can make.
+     */
+    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goalJoules, int multiple,
+            ToIntFunction<PruningGroup> room) {
         double smallest = prints.stream().filter(f -> f.group().width() >= 2 * multiple)
                 .mapToDouble(f -> f.joulesPerUnit() * multiple).filter(j -> j > 0).min().orElse(0);
         if (smallest == 0 || goalJoules < smallest / 2) {
@@ -32,7 +39,7 @@ final class Knapsack {
         int[][] choice = new int[prints.size()][BUCKETS + 1];
         for (int g = 0; g < prints.size(); g++) {
             Pruner.Fingerprint f = prints.get(g);
-            double[] cost = cumulativeCost(f.importance(), multiple);
+            double[] cost = cumulativeCost(f.importance(), multiple, room.applyAsInt(f.group()));
             double[] next = best.clone();
             for (int k = 1; k < cost.length; k++) {
                 int gain = (int) Math.min(BUCKETS, Math.floor(k * multiple * f.joulesPerUnit() / goalJoules * BUCKETS + 1e-9));
@@ -66,11 +73,11 @@ final class Knapsack {
         return removal;
     }
 
-    /** cost[k]: the normalised importance of the k·m least important units, for each k that leaves one multiple. */
-    static double[] cumulativeCost(double[] importance, int multiple) {
+    /** cost[k]: the normalised importance of the k·m least important units, for each k with k·m ≤ room. */
+    static double[] cumulativeCost(double[] importance, int multiple, int room) {
         double mean = Arrays.stream(importance).average().orElse(1);
         double[] sorted = Arrays.stream(importance).map(i -> mean > 0 ? i / mean : 0).sorted().toArray();
-        int options = importance.length / multiple - 1; // k·m ≤ width − m
+        int options = Math.min(room, importance.length - multiple) / multiple; // one multiple always stays
         double[] cost = new double[options + 1];
         double sum = 0;
         for (int k = 1; k <= options; k++) {

@@ -22,14 +22,22 @@ import java.util.stream.IntStream;
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
  * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that costs more
- * accuracy than ε is rolled back, the balance shifts toward accuracy and the step halves; a kept step that leaves
- * more than half of ε unused grows the next one (up to {@link #LARGEST_STEP}), so that steps do not shrink with the
- * model while accuracy has room; the run stops when the budget is met, no admissible step remains, or at the
+ * accuracy than ε is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
+ * the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
+ * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
+ * {@link #MAX_GROUP_SHARE} of its units in one step; the run stops when the budget is met, no admissible step remains, or at the
  * iteration limit.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
     static final double LARGEST_STEP = 0.5;
+
+    /**
+     * The largest share of one group's units a step may take. Measured on the VGG-style CNN of bench/table1
+     * (docs/results.md): without a bound, energy-aware steps took most of one layer at once and accuracy fell off a
+     * cliff that fine-tuning could not climb back.
+     */
+    static final double MAX_GROUP_SHARE = 0.25;
 
     /** How a run prunes. {@code maxJoules} wins over {@code targetReduction} when set. */
     public record Settings(double targetReduction, Double maxJoules, double epsilon, String criterion, double alpha,
@@ -120,10 +128,13 @@ public final class Pruner {
             log.printf("iteration %d: removed %d units, accuracy %.4f, %.6g J/inference%s%n", iteration, removed,
                     candidateAccuracy, candidateEnergy, record.rolledBack ? " -> rolled back (accuracy below baseline - epsilon)" : "");
             if (record.rolledBack) {
-                // undo the step, lean toward accuracy and take smaller steps
+                // undo the step, lean toward accuracy and take smaller steps: at most half of what the undone step took,
+                // which is less than the step fraction asked for where the per-group bound held it back
                 alpha = alpha + 0.25 * beta;
                 beta = 0.75 * beta;
-                step = step / 2;
+                double taken = settings.criterion().equals("knapsack") ? 1 - candidateEnergy / energy
+                        : (double) removed / units(current);
+                step = Math.min(step, taken) / 2;
             } else {
                 current = candidate;
                 accuracy = candidateAccuracy;
@@ -138,6 +149,12 @@ public final class Pruner {
         }
         log.printf("stopped: %s%n", report.stopReason);
         return current;
+    }
+
+    /** Units of the groups a step can still take from (those wider than one multiple), as a step counts them. */
+    private int units(OnnxModel model) {
+        return DependencyGraph.groups(model).stream().mapToInt(PruningGroup::width).filter(w -> w > settings.channelMultiple())
+                .sum();
     }
 
     /** One group's energy fingerprint (joules saved per unit removed) and the L2 importance of each of its units. */
@@ -159,8 +176,8 @@ public final class Pruner {
     /** Units to remove per group for one step; empty when no admissible step remains. */
     Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step) {
         List<Fingerprint> prints = fingerprints(model);
-        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules,
-                settings.channelMultiple()) : planByRank(prints, alpha, beta, step);
+        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, settings.channelMultiple(),
+                this::room) : planByRank(prints, alpha, beta, step);
     }
 
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
@@ -180,14 +197,20 @@ public final class Pruner {
         }
         List<Scoring.Unit> ranked = Scoring.rank(units, alpha, beta);
         Map<String, Integer> wanted = new LinkedHashMap<>();
-        for (Scoring.Unit u : ranked.subList(0, Math.min(budget, ranked.size()))) {
-            wanted.merge(u.group().id(), 1, Integer::sum);
+        int taken = 0;
+        for (Scoring.Unit u : ranked) {
+            if (taken >= budget) {
+                break;
+            }
+            String id = u.group().id();
+            if (wanted.getOrDefault(id, 0) < room(u.group())) {
+                wanted.merge(id, 1, Integer::sum);
+                taken++;
+            }
         }
         Map<String, Integer> removal = new LinkedHashMap<>();
         wanted.forEach((id, count) -> {
-            int width = byId.get(id).width();
-            // whole multiples only, and never below one multiple
-            int remove = Math.min(count / m * m, width - m);
+            int remove = count / m * m; // whole multiples only
             if (remove > 0) {
                 removal.put(id, remove);
             }
@@ -197,6 +220,12 @@ public final class Pruner {
             removal.put(ranked.get(0).group().id(), m);
         }
         return removal;
+    }
+
+    /** The most units a step may take from one group: whole multiples, at least one, and never the last one. */
+    int room(PruningGroup g) {
+        int m = settings.channelMultiple();
+        return Math.min(g.width() - m, Math.max(m, (int) (g.width() * MAX_GROUP_SHARE) / m * m));
     }
 
     /** Removes, from each group, its lowest-priority-to-keep units (the highest removal priority first). */
