@@ -2,8 +2,8 @@
 
 Loads Pollard's ONNX CNN (Conv/BatchNormalization/Relu/MaxPool/Flatten/Gemm) into PyTorch, prunes it with
 Torch-Pruning's MetaPruner and GroupMagnitudeImportance(p=2) in equal steps, fine-tunes after every step with Pollard's
-settings (Adam, the same learning rate, batch 128, weight decay 1e-4, the same number of steps; in PyTorch's training
-mode, so BatchNorm uses batch statistics where Pollard's executor keeps the running ones) and asks Pollard's own analytical
+settings (Adam, the same learning rate and schedule, batch 128, weight decay 1e-4, the same number of steps; in
+PyTorch's training mode, so BatchNorm uses batch statistics, as Pollard's fine-tuning does) and asks Pollard's own analytical
 meter (`pollard profile`) for the energy of every candidate, exported back to ONNX with its BatchNormalization nodes
 kept so both sides are costed alike.
 
@@ -16,6 +16,7 @@ import argparse
 import copy
 import gzip
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -88,10 +89,18 @@ def accuracy(model, x, y):
         return sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item() for i in range(0, len(x), 1000)) / len(x)
 
 
+def schedule(step, steps):
+    """Pollard's learning-rate factor (FineTuner.schedule): linear warm-up over a tenth of the steps, then cosine to 0."""
+    warm = min(steps, max(10, steps // 10))
+    return step / warm if step <= warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / (steps - warm)))
+
+
 def fine_tune(model, x, y, steps, learning_rate, generator):
     model.train()
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=1e-4)
-    for _ in range(steps):
+    for step in range(1, steps + 1):
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate * schedule(step, steps)
         batch = torch.randint(0, len(x), (128,), generator=generator)
         optimiser.zero_grad()
         nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
@@ -146,7 +155,7 @@ def main():
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--step-ratio", type=float, default=0.05, help="channel ratio each step removes")
     p.add_argument("--mode", choices=["target", "frontier"], default="target")
-    p.add_argument("--max-ratio", type=float, default=0.6, help="frontier: the largest channel ratio tried")
+    p.add_argument("--max-ratio", type=float, default=0.95, help="frontier: the largest channel ratio tried")
     p.add_argument("--out", required=True)
     a = p.parse_args()
 
