@@ -13,7 +13,6 @@ import dev.pollard.graph.Surgery;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +24,8 @@ import java.util.stream.IntStream;
  * accuracy than ε is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
  * the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
  * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
- * {@link #MAX_GROUP_SHARE} of its units in one step; the run stops when the budget is met, no admissible step remains, or at the
- * iteration limit.
+ * {@link #MAX_GROUP_SHARE} of its units in one step; the run stops when the budget is met, no admissible step remains,
+ * or at the iteration limit.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -183,10 +182,8 @@ public final class Pruner {
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
     private Map<String, Integer> planByRank(List<Fingerprint> prints, double alpha, double beta, double step) {
         List<Scoring.Unit> units = new ArrayList<>();
-        Map<String, PruningGroup> byId = new HashMap<>();
         int m = settings.channelMultiple();
         for (Fingerprint f : prints) {
-            byId.put(f.group().id(), f.group());
             for (int i = 0; i < f.group().width(); i++) {
                 units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
             }
@@ -222,7 +219,7 @@ public final class Pruner {
         return removal;
     }
 
-    /** The most units a step may take from one group: whole multiples, at least one, and never the last one. */
+    /** The most units a step may take from one group: whole multiples, at least one, and one multiple always stays. */
     int room(PruningGroup g) {
         int m = settings.channelMultiple();
         return Math.min(g.width() - m, Math.max(m, (int) (g.width() * MAX_GROUP_SHARE) / m * m));
