@@ -22,16 +22,17 @@ final class Knapsack {
     }
 
     /**
-     * Units to remove per group, at most {@code room} of each; empty when the goal is below the smallest saving one
-     * multiple can make.
+     * Units to remove per group, at most {@code room} of each; a goal below the smallest saving one multiple can make
+     * asks for that saving; empty when no group can give a multiple.
      */
-    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goalJoules, int multiple,
+    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goal, int multiple,
             ToIntFunction<PruningGroup> room) {
         double smallest = prints.stream().filter(f -> f.group().width() >= 2 * multiple)
                 .mapToDouble(f -> f.joulesPerUnit() * multiple).filter(j -> j > 0).min().orElse(0);
-        if (smallest == 0 || goalJoules < smallest / 2) {
-            return Map.of(); // the step has shrunk below one multiple: nothing admissible is left
+        if (smallest == 0) {
+            return Map.of();
         }
+        double goalJoules = Math.max(goal, smallest);
         double[] best = new double[BUCKETS + 1]; // least cost that saves at least b buckets
         Arrays.fill(best, Double.POSITIVE_INFINITY);
         best[0] = 0;

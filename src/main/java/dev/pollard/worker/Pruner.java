@@ -13,9 +13,11 @@ import dev.pollard.graph.Surgery;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
@@ -24,8 +26,9 @@ import java.util.stream.IntStream;
  * accuracy than ε is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
  * the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
  * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
- * {@link #MAX_GROUP_SHARE} of its units in one step; the run stops when the budget is met, no admissible step remains,
- * or at the iteration limit.
+ * {@link #MAX_GROUP_SHARE} of its units in one step, and none less than one multiple; a group whose one-multiple step
+ * was rolled back is frozen for the rest of the run; the run stops when the budget is met, when every group is frozen
+ * or at its minimum width, or at the iteration limit.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -96,6 +99,7 @@ public final class Pruner {
         OnnxModel current = model;
         double accuracy = base;
         int iteration = 0;
+        Set<String> frozen = new HashSet<>(); // groups whose smallest step was rolled back: they are at their limit
         log.printf("baseline: accuracy %.4f, %.6g J/inference, target %.6g J (%s)%n", base, energy, target, meter.name());
         while (true) {
             if (energy <= target) {
@@ -106,10 +110,10 @@ public final class Pruner {
                 report.stopReason = "iteration limit reached";
                 break;
             }
-            Map<String, Integer> removal = plan(current, energy, alpha, beta, step);
+            Map<String, Integer> removal = plan(current, energy, alpha, beta, step, frozen);
             if (removal.isEmpty()) {
-                report.stopReason = "no admissible step: every group is at its minimum width or the step is below one "
-                        + settings.channelMultiple() + "-unit multiple";
+                report.stopReason = "no admissible step: every group is at its minimum width or lost more than epsilon "
+                        + "at its smallest step";
                 break;
             }
             iteration++;
@@ -132,8 +136,11 @@ public final class Pruner {
                 alpha = alpha + 0.25 * beta;
                 beta = 0.75 * beta;
                 double taken = settings.criterion().equals("knapsack") ? 1 - candidateEnergy / energy
-                        : (double) removed / units(current);
+                        : (double) removed / units(current, frozen);
                 step = Math.min(step, taken) / 2;
+                if (removal.size() == 1 && removed == settings.channelMultiple()) {
+                    frozen.addAll(removal.keySet()); // not even one multiple fits: the others may still give some
+                }
             } else {
                 current = candidate;
                 accuracy = candidateAccuracy;
@@ -150,31 +157,33 @@ public final class Pruner {
         return current;
     }
 
-    /** Units of the groups a step can still take from (those wider than one multiple), as a step counts them. */
-    private int units(OnnxModel model) {
-        return DependencyGraph.groups(model).stream().mapToInt(PruningGroup::width).filter(w -> w > settings.channelMultiple())
-                .sum();
+    /** Units of the groups a step can still take from, as a step counts them. */
+    private int units(OnnxModel model, Set<String> frozen) {
+        return fingerprints(model, frozen).stream().mapToInt(f -> f.group().width()).sum();
     }
 
     /** One group's energy fingerprint (joules saved per unit removed) and the L2 importance of each of its units. */
     record Fingerprint(PruningGroup group, double joulesPerUnit, double[] importance) {
     }
 
-    /** Fingerprints of the groups that can still lose a whole multiple, each from a copy one multiple narrower. */
-    List<Fingerprint> fingerprints(OnnxModel model) {
+    /**
+     * Fingerprints of the groups that can still lose a whole multiple and are not frozen, each from a copy one
+     * multiple narrower.
+     */
+    List<Fingerprint> fingerprints(OnnxModel model, Set<String> frozen) {
         int m = settings.channelMultiple();
         List<Fingerprint> prints = new ArrayList<>();
         for (PruningGroup g : DependencyGraph.groups(model)) {
-            if (g.width() > m) {
+            if (g.width() > m && !frozen.contains(g.id())) {
                 prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, m), Surgery.l2(model, g)));
             }
         }
         return prints;
     }
 
-    /** Units to remove per group for one step; empty when no admissible step remains. */
-    Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step) {
-        List<Fingerprint> prints = fingerprints(model);
+    /** Units to remove per group for one step, never less than one multiple; empty when no group can give one. */
+    Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step, Set<String> frozen) {
+        List<Fingerprint> prints = fingerprints(model, frozen);
         return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, settings.channelMultiple(),
                 this::room) : planByRank(prints, alpha, beta, step);
     }
@@ -188,10 +197,10 @@ public final class Pruner {
                 units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
             }
         }
-        int budget = (int) Math.ceil(step * units.size());
-        if (budget < m || units.isEmpty()) {
-            return Map.of(); // the step has shrunk below one multiple: nothing admissible is left
+        if (units.isEmpty()) {
+            return Map.of();
         }
+        int budget = Math.max(m, (int) Math.ceil(step * units.size()));
         List<Scoring.Unit> ranked = Scoring.rank(units, alpha, beta);
         Map<String, Integer> wanted = new LinkedHashMap<>();
         int taken = 0;

@@ -35,6 +35,24 @@ class PruneCommandTest {
     }
 
     @Test
+    void aGroupWhoseSmallestStepWasRolledBackIsNotTriedAgainAndTheRunEndsWhenNoneIsLeft() throws Exception {
+        // one multiple per step (a tiny step fraction), no fine-tuning, no accuracy to lose: without freezing, the run
+        // would roll back one-multiple steps until the iteration limit
+        Path out = dir.resolve("frozen");
+        assertThat(prune("--out", out.toString(), "--epsilon", "0.0", "--eval-samples", "500", "--finetune-steps", "0",
+                "--step-fraction", "0.01", "--max-iterations", "50", "--target-reduction", "0.9")).isZero();
+        var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("stopReason").asText()).startsWith("no admissible step");
+        int rolledBack = 0;
+        for (var iteration : report.get("iterations")) {
+            assertThat(iteration.get("channelsRemoved").asInt()).isEqualTo(8);
+            rolledBack += iteration.get("rolledBack").asBoolean() ? 1 : 0;
+        }
+        assertThat(rolledBack).isBetween(1, 3); // the embedded CNN has three groups: conv1, conv2, fc1
+        assertThat(report.get("iterations").size()).isLessThan(50);
+    }
+
+    @Test
     void aStepWithinEpsilonIsKeptAndSavesEnergy() throws Exception {
         Path out = dir.resolve("kept");
         int code = prune("--out", out.toString(), "--epsilon", "0.5", "--eval-samples", "500", "--finetune-steps", "0",
