@@ -117,7 +117,7 @@ public final class Pruner {
                 break;
             }
             iteration++;
-            OnnxModel candidate = fineTune(apply(current, removal, alpha, beta));
+            OnnxModel candidate = fineTune(apply(current, removal, alpha, beta), iteration);
             double candidateAccuracy = evaluate(candidate);
             double candidateEnergy = joules(candidate);
             int removed = removal.values().stream().mapToInt(Integer::intValue).sum();
@@ -249,12 +249,19 @@ public final class Pruner {
         return current;
     }
 
-    private OnnxModel fineTune(OnnxModel model) {
-        if (settings.fineTuning().steps() == 0) {
+    /**
+     * Fine-tunes after a step. Each iteration draws its batches in an order of its own (the seed plus the iteration),
+     * so that a run's brief fine-tunings together see the whole training split instead of its first few batches
+     * again and again; the run stays deterministic.
+     */
+    private OnnxModel fineTune(OnnxModel model, int iteration) {
+        FineTuner.Settings tuning = settings.fineTuning();
+        if (tuning.steps() == 0) {
             return model;
         }
         try (GraphExecutor executor = new GraphExecutor(model)) {
-            FineTuner.train(executor, input, train, settings.fineTuning(), null);
+            FineTuner.train(executor, input, train, new FineTuner.Settings(tuning.learningRate(), tuning.batchSize(),
+                    tuning.weightDecay(), tuning.steps(), tuning.seed() + iteration), null);
             return Surgery.withWeights(model, executor.weights());
         }
     }
