@@ -67,6 +67,7 @@ class PruningJobReconcilerTest {
         createPruningJob();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             PruningJobStatus status = status();
+            assertThat(status).as("status written").isNotNull(); // an assertion, so that awaitility waits for it
             assertThat(status.observedGeneration).isEqualTo(1L);
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.PENDING);
             Condition ready = status.conditions.get(0);
