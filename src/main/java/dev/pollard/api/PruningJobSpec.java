@@ -180,7 +180,8 @@ public class PruningJobSpec {
         @Default("20")
         @Min(1)
         @Max(1000)
-        @JsonPropertyDescription("Upper bound on pruning steps, rolled-back ones included.")
+        @JsonPropertyDescription("Upper bound on fine-tuning rounds: one per pruning step, two for a step whose first round "
+                + "left accuracy below the floor; rolled-back steps included.")
         public Integer maxIterations;
 
         @JsonPropertyDescription("Brief fine-tuning after each step.")

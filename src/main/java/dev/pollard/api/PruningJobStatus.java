@@ -114,6 +114,8 @@ public class PruningJobStatus {
         public Double joulesPerInference;
         @JsonPropertyDescription("True when the step cost more accuracy than epsilon allows and was undone.")
         public Boolean rolledBack;
+        @JsonPropertyDescription("Fine-tuning rounds after the step: 1, or 2 when the first left accuracy below the floor.")
+        public Integer fineTuningRounds;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

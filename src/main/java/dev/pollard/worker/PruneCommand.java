@@ -106,7 +106,8 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--channel-multiple", defaultValue = "8")
     int channelMultiple;
 
-    @Option(names = "--max-iterations", defaultValue = "20")
+    @Option(names = "--max-iterations", defaultValue = "20", description = "Upper bound on fine-tuning rounds: one per step, "
+            + "two for a step whose first round left accuracy below the floor (default: ${DEFAULT-VALUE}).")
     int maxIterations;
 
     @Option(names = "--learning-rate", defaultValue = "0.001")

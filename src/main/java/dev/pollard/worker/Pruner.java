@@ -22,13 +22,13 @@ import java.util.stream.IntStream;
 
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
- * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that costs more
- * accuracy than ε is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
+ * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that leaves ε gets a
+ * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
  * the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
  * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
  * {@link #MAX_GROUP_SHARE} of its units in one step, and none less than one multiple; a group whose one-multiple step
  * was rolled back is frozen for the rest of the run; the run stops when the budget is met, when every group is frozen
- * or at its minimum width, or at the iteration limit.
+ * or at its minimum width, or when the fine-tuning rounds reach the iteration limit.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -99,6 +99,7 @@ public final class Pruner {
         OnnxModel current = model;
         double accuracy = base;
         int iteration = 0;
+        int rounds = 0; // fine-tuning rounds, what maxIterations bounds
         Set<String> frozen = new HashSet<>(); // groups whose smallest step was rolled back: they are at their limit
         log.printf("baseline: accuracy %.4f, %.6g J/inference, target %.6g J (%s)%n", base, energy, target, meter.name());
         while (true) {
@@ -106,7 +107,7 @@ public final class Pruner {
                 report.stopReason = "energy budget met";
                 break;
             }
-            if (iteration >= settings.maxIterations()) {
+            if (rounds >= settings.maxIterations()) {
                 report.stopReason = "iteration limit reached";
                 break;
             }
@@ -117,19 +118,29 @@ public final class Pruner {
                 break;
             }
             iteration++;
-            OnnxModel candidate = fineTune(apply(current, removal, alpha, beta), iteration);
+            OnnxModel candidate = fineTune(apply(current, removal, alpha, beta), ++rounds);
             double candidateAccuracy = evaluate(candidate);
-            double candidateEnergy = joules(candidate);
             int removed = removal.values().stream().mapToInt(Integer::intValue).sum();
+            String path = String.format("accuracy %.4f", candidateAccuracy);
             PruningJobStatus.Iteration record = new PruningJobStatus.Iteration();
+            record.fineTuningRounds = 1;
+            if (candidateAccuracy < base - settings.epsilon() && settings.fineTuning().steps() > 0
+                    && rounds < settings.maxIterations()) {
+                // fine-tuning heals a step over more than one round: one more before the step is judged
+                candidate = fineTune(candidate, ++rounds);
+                candidateAccuracy = evaluate(candidate);
+                record.fineTuningRounds = 2;
+                path += String.format(", fine-tuned again: %.4f", candidateAccuracy);
+            }
+            double candidateEnergy = joules(candidate);
             record.index = iteration;
             record.channelsRemoved = removed;
             record.accuracy = candidateAccuracy;
             record.joulesPerInference = candidateEnergy;
             record.rolledBack = candidateAccuracy < base - settings.epsilon();
             report.iterations.add(record);
-            log.printf("iteration %d: removed %d units, accuracy %.4f, %.6g J/inference%s%n", iteration, removed,
-                    candidateAccuracy, candidateEnergy, record.rolledBack ? " -> rolled back (accuracy below baseline - epsilon)" : "");
+            log.printf("iteration %d: removed %d units, %s, %.6g J/inference%s%n", iteration, removed, path,
+                    candidateEnergy, record.rolledBack ? " -> rolled back (accuracy below baseline - epsilon)" : "");
             if (record.rolledBack) {
                 // undo the step, lean toward accuracy and take smaller steps: at most half of what the undone step took,
                 // which is less than the step fraction asked for where the per-group bound held it back
@@ -250,18 +261,18 @@ public final class Pruner {
     }
 
     /**
-     * Fine-tunes after a step. Each iteration draws its batches in an order of its own (the seed plus the iteration),
-     * so that a run's brief fine-tunings together see the whole training split instead of its first few batches
-     * again and again; the run stays deterministic.
+     * One round of fine-tuning. Each round draws its batches in an order of its own (the seed plus the round's
+     * number), so that a run's brief fine-tunings together see the whole training split instead of its first few
+     * batches again and again; the run stays deterministic.
      */
-    private OnnxModel fineTune(OnnxModel model, int iteration) {
+    private OnnxModel fineTune(OnnxModel model, int round) {
         FineTuner.Settings tuning = settings.fineTuning();
         if (tuning.steps() == 0) {
             return model;
         }
         try (GraphExecutor executor = new GraphExecutor(model)) {
             FineTuner.train(executor, input, train, new FineTuner.Settings(tuning.learningRate(), tuning.batchSize(),
-                    tuning.weightDecay(), tuning.steps(), tuning.seed() + iteration), null);
+                    tuning.weightDecay(), tuning.steps(), tuning.seed() + round), null);
             return Surgery.withWeights(model, executor.weights());
         }
     }
