@@ -53,6 +53,23 @@ class PruneCommandTest {
     }
 
     @Test
+    void aStepThatLeavesEpsilonGetsASecondRoundAndEveryRoundCountsAgainstTheLimit() throws Exception {
+        // no accuracy to lose and a quarter of every layer gone: five fine-tuning steps cannot make up for it
+        Path out = dir.resolve("rounds");
+        assertThat(prune("--out", out.toString(), "--epsilon", "0.0", "--eval-samples", "500", "--finetune-steps", "5",
+                "--step-fraction", "0.5", "--max-iterations", "3", "--target-reduction", "0.9")).isZero();
+        var iterations = new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("iterations");
+        assertThat(iterations.get(0).get("fineTuningRounds").asInt()).isEqualTo(2);
+        assertThat(iterations.get(0).get("rolledBack").asBoolean()).isTrue();
+        int rounds = 0;
+        for (var iteration : iterations) {
+            rounds += iteration.get("fineTuningRounds").asInt();
+        }
+        assertThat(rounds).isEqualTo(3); // 2 for the first step, 1 for the second: the limit leaves no room for more
+        assertThat(iterations).hasSize(2);
+    }
+
+    @Test
     void aStepWithinEpsilonIsKeptAndSavesEnergy() throws Exception {
         Path out = dir.resolve("kept");
         int code = prune("--out", out.toString(), "--epsilon", "0.5", "--eval-samples", "500", "--finetune-steps", "0",
