@@ -11,8 +11,8 @@ import picocli.CommandLine.Spec;
         description = "Energy-aware structured pruning of neural networks, as a Kubernetes operator.",
         subcommands = {dev.pollard.operator.OperatorCommand.class, dev.pollard.serve.ServeCommand.class,
                 dev.pollard.energy.ProfileCommand.class, dev.pollard.graph.InspectCommand.class,
-                dev.pollard.graph.PruneUniformCommand.class, dev.pollard.worker.TrainCommand.class,
-                dev.pollard.worker.PruneCommand.class})
+                dev.pollard.graph.PruneUniformCommand.class, dev.pollard.graph.LatencyCommand.class,
+                dev.pollard.worker.TrainCommand.class, dev.pollard.worker.PruneCommand.class})
 public class PollardCommand implements Runnable {
 
     static {

@@ -33,7 +33,10 @@ public final class OrtLatency {
         List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
         try {
             for (OnnxModel model : models) {
-                sessions.add(env.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions()));
+                OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+                // ONNX Runtime's threads spin after a run by default: an idle session's spinning would slow the others
+                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+                sessions.add(env.createSession(model.proto().toByteArray(), options));
                 inputs.add(randomInputs(env, model, batch));
             }
             for (int m = 0; m < models.size(); m++) {
