@@ -194,6 +194,9 @@ public class PruneCommand implements Callable<Integer> {
                 }
             });
             report.result = pruner.measure(pruned);
+            double[] ms = pruner.latencies(base, pruned);
+            report.baseline.latencyMs = ms[0];
+            report.result.latencyMs = ms[1];
             report.accuracyDrop = report.baseline.accuracy - report.result.accuracy;
             report.ratios = ratios(report.baseline, report.result);
             report.seconds = (System.nanoTime() - start) / 1e9;

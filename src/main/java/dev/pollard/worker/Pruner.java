@@ -73,17 +73,22 @@ public final class Pruner {
         return meter.joules(model);
     }
 
+    /** Everything the report says of a model but its latency, which {@link #latencies} measures for several at once. */
     public PruningJobStatus.ModelMetrics measure(OnnxModel model) throws Exception {
         PruningJobStatus.ModelMetrics m = new PruningJobStatus.ModelMetrics();
         List<NodeCost> costs = NodeCost.of(model, 1);
         m.accuracy = OrtEvaluation.accuracy(model, eval, 500);
         m.joulesPerInference = joules(model);
         m.meter = meter.name();
-        m.latencyMs = OrtLatency.medianMillis(model, settings.latencyBatch(), 3, 10);
         m.parameters = costs.stream().mapToLong(NodeCost::parameters).sum();
         m.bytes = (long) model.proto().getSerializedSize();
         m.flops = costs.stream().mapToLong(NodeCost::flops).sum();
         return m;
+    }
+
+    /** Median ONNX Runtime CPU milliseconds per batch of each model, their runs interleaved so that ratios compare like with like. */
+    public double[] latencies(OnnxModel... models) throws Exception {
+        return OrtLatency.medianMillis(List.of(models), settings.latencyBatch(), 3, 10);
     }
 
     /** The pruned model, with the run's iterations and stop reason recorded in the report. */
