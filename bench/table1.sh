@@ -81,15 +81,20 @@ for part in "${parts[@]}"; do
   # every model measured again by the same code, one at a time
   echo "[$part] evaluating every model..." >&2
   reports=("dense@$(evaluate "$model" "$dir/eval-dense")")
+  models=("$model")
   for name in $selected; do
     reports+=("$name@$(evaluate "$dir/$name/model.onnx" "$dir/eval-$name")|$dir/$name")
+    models+=("$dir/$name/model.onnx")
   done
+  # latency of all models in one process, their runs interleaved, so that the speedups share the machine's moment
+  ./pollard latency --batch 128 --runs 30 "${models[@]}" 2>/dev/null > "$dir/latency.txt"
   echo
   echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration at learning rate" \
     "$learning_rate, hardware class $hardware"
-  python3 bench/table1_rows.py "${reports[@]}"
+  python3 bench/table1_rows.py --latency "$dir/latency.txt" "${reports[@]}"
 done
 echo
 echo "runs, reports and logs: $work"
 echo "machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); energy: analytical meter" \
-  "($hardware datasheet model); latency: ONNX Runtime CPU, batch 128, median of 10 after 3 warm-up runs"
+  "($hardware datasheet model); latency: ONNX Runtime CPU, batch 128, median of 30 runs after 3 warm-up runs," \
+  "every model's runs interleaved (pollard latency)"

@@ -1,9 +1,10 @@
 """Prints bench/table1's markdown table from Pollard's report.json files.
 
-Arguments: NAME@EVAL_REPORT[|RUN_DIR]... — the first is the dense baseline. EVAL_REPORT is the report of
-`pollard prune --max-iterations 0` on the row's model (its `result` is the model as measured by Pollard); RUN_DIR
-holds the run that produced the model: Pollard's report.json (iterations, rollbacks, stop reason) or the peer's
-peer.json.
+Arguments: [--latency FILE] NAME@EVAL_REPORT[|RUN_DIR]... — the first is the dense baseline. EVAL_REPORT is the
+report of `pollard prune --max-iterations 0` on the row's model (its `result` is the model as measured by Pollard);
+RUN_DIR holds the run that produced the model: Pollard's report.json (iterations, rollbacks, stop reason) or the
+peer's peer.json. FILE is the output of `pollard latency` over the rows' models: its medians, taken with every model's
+runs interleaved, replace the reports' own latencies (each measured alone, so at another moment of a shared machine).
 """
 import json
 import os
@@ -11,13 +12,21 @@ import sys
 
 
 def main():
+    args = sys.argv[1:]
+    latency = {}
+    if args[:1] == ["--latency"]:
+        latency = read_latency(args[1])
+        args = args[2:]
     rows = []
-    for arg in sys.argv[1:]:
+    for arg in args:
         name, _, paths = arg.partition("@")
         report, _, run = paths.partition("|")
         with open(report) as f:
             measured = json.load(f)
-        rows.append((name, measured["result"], measured["gridGramsCo2PerKwh"], how(run)))
+        result = measured["result"]
+        if latency:
+            result["latencyMs"] = latency[measured["model"]]
+        rows.append((name, result, measured["gridGramsCo2PerKwh"], how(run)))
     dense, grid = rows[0][1], rows[0][2]
 
     def grams(m):  # g CO2 per million inferences
@@ -33,18 +42,26 @@ def main():
               f"| {grams(m):.4f} | {100 * (1 - grams(m) / grams(dense)):.1f}% | {run} |")
 
 
+def read_latency(path):
+    """Model path -> median ms, from `pollard latency`'s table (header, one line per model, a closing line)."""
+    with open(path) as f:
+        lines = f.read().splitlines()[1:-1]
+    return {model: float(ms) for ms, _, model in (line.split(None, 2) for line in lines)}
+
+
 def how(run):
-    """Iterations, rollbacks and stop reason of the run that produced a row's model."""
+    """Steps, fine-tuning rounds, rollbacks and stop reason of the run that produced a row's model."""
     if not run:
         return "trained by `pollard train --arch vgg`"
     if os.path.exists(os.path.join(run, "peer.json")):
         with open(os.path.join(run, "peer.json")) as f:
             peer = json.load(f)
-        return f"Torch-Pruning 1.6.1, {peer['steps']} steps"
+        return f"Torch-Pruning 1.6.1, step {peer['steps']} of 0.05 kept (one round a step)"
     with open(os.path.join(run, "report.json")) as f:
         r = json.load(f)
     back = sum(1 for i in r["iterations"] if i["rolledBack"])
-    return f"{len(r['iterations'])} iterations, {back} rolled back; {r['stopReason']}"
+    rounds = sum(i.get("fineTuningRounds", 1) for i in r["iterations"])
+    return f"{len(r['iterations'])} steps in {rounds} rounds, {back} rolled back; {r['stopReason']}"
 
 
 if __name__ == "__main__":
