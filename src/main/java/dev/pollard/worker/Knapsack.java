@@ -11,9 +11,9 @@ import java.util.function.ToIntFunction;
  * The knapsack criterion: one step saves a given amount of energy while losing the least importance. Each group offers
  * k whole multiples of its least important units (k = 0 … room/m, the most a step may take from it; one multiple
  * always stays); an option saves k·m times the group's energy fingerprint and costs the importance of the units it
- * removes, each unit's L2 norm divided by its group's mean so that layers of different scale compare. A multiple-choice knapsack over the
- * saving, in {@value #BUCKETS} buckets of the step's goal, picks one option per group: the cheapest set that reaches
- * the goal, or, when no set does, the one that comes closest.
+ * removes, each unit's L2 norm divided by its group's mean so that layers of different scale compare. A
+ * multiple-choice knapsack over the saving, in {@value #BUCKETS} buckets of the step's goal, picks one option per
+ * group: the cheapest set that reaches the goal, or, when no set does, the one that comes closest.
  */
 final class Knapsack {
     static final int BUCKETS = 200;

@@ -23,8 +23,8 @@ import java.util.stream.IntStream;
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
  * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that leaves ε gets a
- * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward accuracy and the next step takes at most half of what
- * the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
+ * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward
+ * accuracy and the next step takes at most half of what the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
  * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
  * {@link #MAX_GROUP_SHARE} of its units in one step, and none less than one multiple; a group whose one-multiple step
  * was rolled back is frozen for the rest of the run; the run stops when the budget is met, when every group is frozen
@@ -86,7 +86,7 @@ public final class Pruner {
         return m;
     }
 
-    /** Median ONNX Runtime CPU milliseconds per batch of each model, their runs interleaved so that ratios compare like with like. */
+    /** Median ONNX Runtime CPU ms per batch of each model, their runs interleaved so that ratios compare like with like. */
     public double[] latencies(OnnxModel... models) throws Exception {
         return OrtLatency.medianMillis(List.of(models), settings.latencyBatch(), 3, 10);
     }

@@ -3,6 +3,7 @@ package dev.pollard.worker;
 import dev.pollard.graph.PruningGroup;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -30,10 +31,11 @@ public final class Scoring {
     public static List<Unit> rank(List<Unit> units, double alpha, double beta) {
         Map<String, Double> groupMean = units.stream().collect(Collectors.groupingBy(u -> u.group().id(),
                 Collectors.averagingDouble(Unit::importance)));
-        Map<Unit, Double> relative = units.stream().collect(Collectors.toMap(u -> u, u -> {
+        Map<Unit, Double> relative = new IdentityHashMap<>(); // by identity: a unit's record hashes its whole group
+        for (Unit u : units) {
             double mean = groupMean.get(u.group().id());
-            return mean > 0 ? u.importance() / mean : 0;
-        }));
+            relative.put(u, mean > 0 ? u.importance() / mean : 0);
+        }
         double maxSaving = units.stream().mapToDouble(Unit::joulesSaved).max().orElse(1);
         double maxImportance = relative.values().stream().mapToDouble(Double::doubleValue).max().orElse(1);
         List<Unit> ranked = new ArrayList<>(units);
