@@ -125,7 +125,8 @@ public final class Surgery {
         double[] sums = new double[group.width()];
         Set<String> seen = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.SHAPE || m.role() == PruningGroup.Role.STATISTICS || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
+            boolean weights = m.role() != PruningGroup.Role.SHAPE && m.role() != PruningGroup.Role.STATISTICS;
+            if (!weights || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
                 continue;
             }
             Tensor t = model.initializers().get(m.tensor());
