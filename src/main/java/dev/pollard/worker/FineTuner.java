@@ -23,6 +23,11 @@ public final class FineTuner {
         public static Settings defaults(int steps) {
             return new Settings(1e-3, 128, 1e-4, steps, 42);
         }
+
+        /** The same settings with the batches drawn in another order. */
+        public Settings withSeed(long other) {
+            return new Settings(learningRate, batchSize, weightDecay, steps, other);
+        }
     }
 
     private static final double BETA1 = 0.9;

@@ -24,11 +24,12 @@ import java.util.stream.IntStream;
  * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
  * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that leaves ε gets a
  * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward
- * accuracy and the next step takes at most half of what the undone one took; a kept step that leaves more than half of ε unused grows the next one (up to
- * {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has room; no group loses more than
- * {@link #MAX_GROUP_SHARE} of its units in one step, and none less than one multiple; a group whose one-multiple step
- * was rolled back is frozen for the rest of the run; the run stops when the budget is met, when every group is frozen
- * or at its minimum width, or when the fine-tuning rounds reach the iteration limit.
+ * accuracy and the next step takes at most half of what the undone one took; a kept step that leaves more than half
+ * of ε unused grows the next one (up to {@link #LARGEST_STEP}), so that steps do not shrink with the model while
+ * accuracy has room; no group loses more than {@link #MAX_GROUP_SHARE} of its units in one step, and none less than
+ * one multiple; a group whose one-multiple step was rolled back is frozen for the rest of the run; the run stops when
+ * the budget is met, when every group is frozen or at its minimum width, or when the fine-tuning rounds reach the
+ * iteration limit.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -173,9 +174,15 @@ public final class Pruner {
         return current;
     }
 
-    /** Units of the groups a step can still take from, as a step counts them. */
+    /** Units of the groups a step can still take from, as a step counts them (no meter needed to count). */
     private int units(OnnxModel model, Set<String> frozen) {
-        return fingerprints(model, frozen).stream().mapToInt(f -> f.group().width()).sum();
+        return prunable(model, frozen).stream().mapToInt(PruningGroup::width).sum();
+    }
+
+    /** The groups that can still lose a whole multiple and are not frozen. */
+    private List<PruningGroup> prunable(OnnxModel model, Set<String> frozen) {
+        int m = settings.channelMultiple();
+        return DependencyGraph.groups(model).stream().filter(g -> g.width() > m && !frozen.contains(g.id())).toList();
     }
 
     /** One group's energy fingerprint (joules saved per unit removed) and the L2 importance of each of its units. */
@@ -189,10 +196,8 @@ public final class Pruner {
     List<Fingerprint> fingerprints(OnnxModel model, Set<String> frozen) {
         int m = settings.channelMultiple();
         List<Fingerprint> prints = new ArrayList<>();
-        for (PruningGroup g : DependencyGraph.groups(model)) {
-            if (g.width() > m && !frozen.contains(g.id())) {
-                prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, m), Surgery.l2(model, g)));
-            }
+        for (PruningGroup g : prunable(model, frozen)) {
+            prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, m), Surgery.l2(model, g)));
         }
         return prints;
     }
@@ -276,8 +281,7 @@ public final class Pruner {
             return model;
         }
         try (GraphExecutor executor = new GraphExecutor(model)) {
-            FineTuner.train(executor, input, train, new FineTuner.Settings(tuning.learningRate(), tuning.batchSize(),
-                    tuning.weightDecay(), tuning.steps(), tuning.seed() + round), null);
+            FineTuner.train(executor, input, train, tuning.withSeed(tuning.seed() + round), null);
             return Surgery.withWeights(model, executor.weights());
         }
     }
