@@ -21,7 +21,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container;
@@ -183,8 +185,23 @@ class K3sPruningE2E extends PruningScenario {
         return URI.create("http://127.0.0.1:" + forward.getLocalPort());
     }
 
+    /**
+     * A k3s node runs containers, not processes this test can debug: the k3s variant kills the operator at whatever
+     * point the run has reached and asserts what holds at any point (adoption, one Job, the result); PruningE2E holds
+     * the worker to prove the kill lands mid-run.
+     */
+    @Override
+    protected Optional<ThreadHold> holdWorker(String namespace, Predicate<List<Object>> when) {
+        return Optional.empty();
+    }
+
+    @Override
+    protected URI operatorMetrics() {
+        return reach(operatorPods().get(0), 8080).resolve("/q/metrics");
+    }
+
     private void awaitOperatorReady() {
-        await().atMost(Duration.ofMinutes(3)).untilAsserted(() ->
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() ->
                 assertThat(operatorPods()).singleElement().satisfies(p -> assertThat(p.getStatus().getConditions())
                         .anySatisfy(c -> {
                             assertThat(c.getType()).isEqualTo("Ready");

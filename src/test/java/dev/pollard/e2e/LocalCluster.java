@@ -6,10 +6,16 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /** A whole local control plane from e2e/cluster.sh (etcd, apiserver, controller-manager, scheduler), one per test class. */
 public final class LocalCluster implements AutoCloseable {
+    /**
+     * How long an e2e step may take before the test gives up: a bound for failures only, far above the slowest honest
+     * step (a whole pruning run takes under a minute on an idle 2-core machine). Nothing waits for it to pass.
+     */
+    public static final Duration PATIENCE = Duration.ofMinutes(20);
     private final Path dir;
     private final Path kubeconfig;
 

@@ -1,6 +1,9 @@
 package dev.pollard.e2e;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -14,16 +17,23 @@ import java.util.List;
 final class OperatorProcess implements AutoCloseable {
     private final Path kubeconfig;
     private final Path log;
+    private final int httpPort;
     private Process process;
     private int starts;
 
     OperatorProcess(Path kubeconfig, Path dir) throws IOException {
         this.kubeconfig = kubeconfig;
         this.log = Files.createDirectories(dir).resolve("operator.log");
+        try (ServerSocket socket = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
+            this.httpPort = socket.getLocalPort(); // on 127.0.0.1: pods of the process node listen on 127.0.0.2 and up
+        }
     }
 
     OperatorProcess start() throws IOException {
         List<String> command = new ArrayList<>(LocalCluster.pollardCommand());
+        // health and metrics, as the Deployment serves them, on a port of its own
+        command.addAll(1, List.of("-Dquarkus.http.host-enabled=true", "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.http.port=" + httpPort));
         command.add("operator");
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -42,6 +52,11 @@ final class OperatorProcess implements AutoCloseable {
 
     boolean isAlive() {
         return process != null && process.isAlive();
+    }
+
+    /** The operator's Prometheus metrics. */
+    URI metrics() {
+        return URI.create("http://127.0.0.1:" + httpPort + "/q/metrics");
     }
 
     /** The operator's output so far, for assertion messages. */

@@ -38,10 +38,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -65,6 +67,7 @@ public final class ProcessNode implements AutoCloseable {
     private final ScheduledExecutorService executor = Executors.newScheduledThreadPool(4);
     private final Map<String, RunningPod> pods = new ConcurrentHashMap<>();
     private final AtomicInteger nextIp = new AtomicInteger(2);
+    private final List<ThreadHold> holds = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private io.fabric8.kubernetes.client.Watch watch;
 
@@ -101,6 +104,17 @@ public final class ProcessNode implements AutoCloseable {
                 .withVolumeName(pv).withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources()
                 .endSpec().build()).create();
         return dir;
+    }
+
+    /**
+     * Holds the thread of the next pod matching {@code pod} that returns from {@code className.methodName} with
+     * arguments {@code when} accepts, until the test releases it (see {@link ThreadHold}). Register before the pod starts.
+     */
+    public ThreadHold hold(Predicate<Pod> pod, String className, String methodName,
+            Predicate<List<Object>> when) {
+        ThreadHold hold = new ThreadHold(pod, className, methodName, when);
+        holds.add(hold);
+        return hold;
     }
 
     /** Registers the node with the given labels and extended resources (e.g. nvidia.com/gpu) and starts taking pods. */
@@ -219,6 +233,13 @@ public final class ProcessNode implements AutoCloseable {
         private void launch() throws IOException {
             Map<String, String> env = environment();
             List<String> command = new ArrayList<>(javaCommand);
+            for (ThreadHold hold : holds) {
+                if (hold.claim(pod)) {
+                    holds.remove(hold);
+                    command.add(1, hold.listen()); // right after the java executable: a JVM option
+                    break;
+                }
+            }
             for (String arg : container.getArgs()) {
                 command.add(mapPaths(expand(arg, env)));
             }

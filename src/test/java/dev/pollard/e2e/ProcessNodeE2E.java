@@ -48,7 +48,7 @@ class ProcessNodeE2E {
     @Test
     void aJobOnTheGpuNodeRunsOurJarAndCompletes() throws Exception {
         client.resource(job("version", List.of("--version"))).create();
-        await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> {
             Job seen = client.batch().v1().jobs().inNamespace("default").withName("version").get();
             assertThat(seen.getStatus().getSucceeded()).isEqualTo(1);
         });
@@ -61,7 +61,7 @@ class ProcessNodeE2E {
     @Test
     void aFailingContainerFailsItsJob() {
         client.resource(job("bad-args", List.of("no-such-command"))).create();
-        await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> {
             Job seen = client.batch().v1().jobs().inNamespace("default").withName("bad-args").get();
             assertThat(seen.getStatus().getFailed()).isEqualTo(1);
         });

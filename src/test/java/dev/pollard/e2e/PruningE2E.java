@@ -9,7 +9,10 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * The scenario on the local control plane (e2e/cluster.sh) with a process node, and the operator as its own process
@@ -86,6 +89,18 @@ class PruningE2E extends PruningScenario {
     @Override
     protected Path kubeconfig() {
         return env.cluster().kubeconfig();
+    }
+
+    @Override
+    protected Optional<ThreadHold> holdWorker(String namespace, Predicate<List<Object>> when) {
+        return Optional.of(env.node().hold(pod -> namespace.equals(pod.getMetadata().getNamespace())
+                && "pruning".equals(pod.getMetadata().getLabels().get("app.kubernetes.io/component")),
+                "dev.pollard.worker.ProgressServer", "update", when));
+    }
+
+    @Override
+    protected URI operatorMetrics() {
+        return operator.metrics();
     }
 
     @Override

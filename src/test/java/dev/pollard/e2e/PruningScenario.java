@@ -22,9 +22,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -42,6 +44,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class PruningScenario {
+    private static final Duration RUN = LocalCluster.PATIENCE;
+    /** JOSDK's count of finished reconciliations, per resource (Quarkus Operator SDK collects it per resource). */
+    private static final String RECONCILIATIONS_METRIC = "operator_sdk_reconciliations_success_total";
     protected KubernetesClient client;
     private PruningJobStatus firstRun;
 
@@ -86,6 +91,16 @@ abstract class PruningScenario {
     /** Where the test reaches a pod's port. */
     protected abstract URI reach(Pod pod, int port) throws Exception;
 
+    /**
+     * Holds the worker of the next run in the namespace where it has published progress with arguments {@code when}
+     * accepts (phase, iteration, joules, accuracy), its progress endpoint still answering; empty where the cluster
+     * cannot hold a process.
+     */
+    protected abstract Optional<ThreadHold> holdWorker(String namespace, Predicate<List<Object>> when);
+
+    /** The Prometheus metrics of the running operator. */
+    protected abstract URI operatorMetrics() throws Exception;
+
     /** The example class as shipped, but metered by its datasheet model: the test nodes have no NVIDIA driver. */
     protected void createHardwareClass() {
         client.resource(client.getKubernetesSerialization().convertValue(
@@ -100,40 +115,57 @@ abstract class PruningScenario {
             pj.getSpec().model.uri = "pvc://pollard-models/nowhere/model.onnx";
             pj.getSpec().deployTo = null;
         });
+        // the worker stops, its progress server still answering, once it has published the first pruning step's
+        // progress: what follows happens mid-run on any machine, however fast the run would otherwise be
+        Optional<ThreadHold> hold = holdWorker("default", args -> "Pruning".equals(args.get(0))
+                && args.get(1) instanceof Integer iteration && iteration >= 1);
         createExample("default", pj -> {
             pj.getSpec().dataset.evaluationSamples = 2000; // keep the run short; the rest is the example as shipped
             pj.getSpec().strategy.fineTuning.stepsPerIteration = 40;
             pj.getSpec().accuracy.epsilon = 0.03;
         });
+        Job running = awaitOneJob("default");
 
-        // progress reaches status while the worker runs; then the operator dies without warning, mid-run
-        await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            PruningJobStatus status = status("default");
-            assertThat(status).isNotNull();
-            assertThat(status.phase).as("%s", status.conditions).isEqualTo(PruningJobStatus.Phase.PRUNING);
-            assertThat(status.progress).isNotNull();
-            assertThat(status.progress.iteration).isGreaterThanOrEqualTo(1);
-            assertThat(status.progress.accuracy).isNotNull();
-        });
-        String table = kubectl("get", "pj", "fashion-cnn", "-n", "default");
-        assertThat(table.lines().findFirst().orElseThrow()).contains("PHASE", "ITERATION", "JOULES", "ACCURACY");
-        assertThat(table).contains("Pruning");
-        Job running = onlyJob("default");
+        if (hold.isPresent()) {
+            hold.get().awaitHeld(RUN);
+            // progress reaches status while the worker runs
+            await().atMost(RUN).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                PruningJobStatus status = status("default");
+                assertThat(status).isNotNull();
+                assertThat(status.phase).as("%s", status.conditions).isEqualTo(PruningJobStatus.Phase.PRUNING);
+                assertThat(status.progress).isNotNull();
+                assertThat(status.progress.iteration).isGreaterThanOrEqualTo(1);
+                assertThat(status.progress.accuracy).isNotNull();
+                assertThat(status.progress.joulesPerInference).isNotNull();
+            });
+            String table = kubectl("get", "pj", "fashion-cnn", "-n", "default");
+            assertThat(table.lines().findFirst().orElseThrow()).contains("PHASE", "ITERATION", "JOULES", "ACCURACY");
+            assertThat(table).contains("Pruning");
+        }
+        // the operator dies without warning, mid-run
         killOperator();
-        assertThat(running.getStatus().getSucceeded()).as("the run is still going when the operator is killed").isNull();
+        if (hold.isPresent()) {
+            assertThat(onlyJob("default").getStatus().getSucceeded()).as("the run is held mid-flight").isNull();
+        }
         restartOperator();
+        // the restarted operator has looked at the run, and adopted it rather than starting another: one Job, one pod
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().untilAsserted(() ->
+                assertThat(reconciliations("default", "fashion-cnn")).isPositive());
+        assertThat(onlyJob("default").getMetadata().getUid()).isEqualTo(running.getMetadata().getUid());
+        assertThat(runPods("default", running)).hasSize(1);
+        hold.ifPresent(ThreadHold::release);
 
-        await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
                 assertThat(status("default").phase).as("%s", status("default").conditions)
                         .isEqualTo(PruningJobStatus.Phase.SUCCEEDED));
         PruningJobStatus status = status("default");
-        // the restarted operator adopted the run: one Job, one pod, the same name as before the kill
-        assertThat(onlyJob("default").getMetadata().getName()).isEqualTo(running.getMetadata().getName());
+        assertThat(onlyJob("default").getMetadata().getUid()).isEqualTo(running.getMetadata().getUid());
         assertThat(runPods("default", running)).hasSize(1);
         assertThat(status.jobName).isEqualTo(running.getMetadata().getName());
         assertThat(status.conditions.get(0).getStatus()).isEqualTo("True");
         assertThat(status.ratios.energyReduction).isGreaterThanOrEqualTo(0.4);
-        assertThat(status.baseline.accuracy - status.result.accuracy).isLessThanOrEqualTo(0.03);
+        // a drop of exactly epsilon is allowed; the margin absorbs the rounding of a difference of two accuracies
+        assertThat(status.baseline.accuracy - status.result.accuracy).isLessThanOrEqualTo(0.03 + 1e-9);
         assertThat(status.baseline.meter).isEqualTo("analytical");
         assertThat(status.hardware.node).isEqualTo(nodeName());
         assertThat(status.iterations).isNotEmpty();
@@ -143,7 +175,7 @@ abstract class PruningScenario {
         firstRun = status;
 
         // the broken one failed for good with the URI in its reason, without retries or a crash-looping operator
-        await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> {
+        await().atMost(RUN).untilAsserted(() -> {
             PruningJobStatus failed = status(broken.getMetadata().getNamespace());
             assertThat(failed.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
             assertThat(failed.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
@@ -165,7 +197,7 @@ abstract class PruningScenario {
             hwc.getSpec().energyModel.memoryBandwidthGBs = 300.0;
             return hwc;
         });
-        await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
             PruningJobStatus status = status("default");
             assertThat(status.jobName).isNotEqualTo(firstRun.jobName);
             assertThat(status.phase).as("%s", status.conditions).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
@@ -198,7 +230,7 @@ abstract class PruningScenario {
             pj.getSpec().hardwareClass = "h100-nvml";
             pj.getSpec().deployTo = null;
         });
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
             PruningJobStatus status = status("meter");
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
             assertThat(status.conditions.get(0).getMessage()).contains("NVML not available").contains("libnvidia-ml.so.1");
@@ -237,6 +269,25 @@ abstract class PruningScenario {
         return client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get().getStatus();
     }
 
+    private Job awaitOneJob(String namespace) {
+        await().atMost(RUN).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                assertThat(client.batch().v1().jobs().inNamespace(namespace).list().getItems()).isNotEmpty());
+        return onlyJob(namespace);
+    }
+
+    /**
+     * Reconciliations of a PruningJob that the running operator finished, from its own metrics: a restarted operator
+     * counts from zero, so a positive count says it has looked at the resource.
+     */
+    private long reconciliations(String namespace, String name) throws Exception {
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(operatorMetrics())
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(l -> l.startsWith(RECONCILIATIONS_METRIC + "{"))
+                .filter(l -> l.contains("kind=\"PruningJob\"") && l.contains("name=\"" + name + "\"")
+                        && l.contains("namespace=\"" + namespace + "\""))
+                .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     private Job onlyJob(String namespace) {
         List<Job> jobs = client.batch().v1().jobs().inNamespace(namespace).list().getItems();
         assertThat(jobs).hasSize(1);
@@ -251,7 +302,7 @@ abstract class PruningScenario {
     /** Waits until the InferenceDeployment serves exactly this artifact from a ready pod; returns that pod. */
     private Pod awaitServing(PruningJobStatus.Artifact artifact) {
         AtomicReference<Pod> pod = new AtomicReference<>();
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
             InferenceDeployment infd = client.resources(InferenceDeployment.class).inNamespace("default")
                     .withName("fashion-cnn").get();
             assertThat(infd).isNotNull();

@@ -63,7 +63,7 @@ class ServingE2E {
         infd.getSpec().runtime.resources = null;
         client.resource(infd).create();
 
-        await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> {
             InferenceDeployment seen = get();
             assertThat(seen.getStatus()).isNotNull();
             assertThat(seen.getStatus().conditions.get(0).getStatus()).as(seen.getStatus().conditions.get(0).getMessage())
@@ -81,9 +81,9 @@ class ServingE2E {
             i.getSpec().model.sha256 = "0".repeat(64);
             return i;
         });
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(get().getStatus().conditions.get(0).getReason())
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(get().getStatus().conditions.get(0).getReason())
                 .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT));
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(client.pods().inNamespace("default")
+        await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(client.pods().inNamespace("default")
                 .withLabel("app.kubernetes.io/instance", "tiny").list().getItems()).hasSize(2));
         assertThat(readyPodIps()).containsExactly(podIp);
         assertThat(infer(podIp).get("model_name").asText()).isEqualTo("tiny");
