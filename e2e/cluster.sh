@@ -79,7 +79,7 @@ contexts:
 current-context: pollard-e2e
 KCFG
 
-for _ in $(seq 600); do
+for _ in $(seq 1500); do  # up to 5 minutes on a loaded machine; it is ready in seconds
   "$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
   kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || { tail -20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
   sleep 0.2

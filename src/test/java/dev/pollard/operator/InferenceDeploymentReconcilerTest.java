@@ -1,5 +1,6 @@
 package dev.pollard.operator;
 
+import static dev.pollard.testing.Waits.REACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -13,7 +14,6 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
-import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,7 +60,7 @@ class InferenceDeploymentReconcilerTest {
         InferenceDeployment infd = client.resource(example(namespace)).create();
         String sha = infd.getSpec().model.sha256;
 
-        Deployment deployment = await().atMost(Duration.ofSeconds(60)).until(
+        Deployment deployment = await().atMost(REACTION).until(
                 () -> client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get(), d -> d != null);
         var pod = deployment.getSpec().getTemplate().getSpec();
         var container = pod.getContainers().get(0);
@@ -79,14 +79,16 @@ class InferenceDeploymentReconcilerTest {
         assertThat(deployment.getMetadata().getOwnerReferences()).extracting(o -> o.getKind()).containsExactly("InferenceDeployment");
         assertThat(client.services().inNamespace(namespace).withName("fashion-cnn").get().getSpec().getPorts().get(0).getPort())
                 .isEqualTo(8080);
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ready(namespace).getReason())
+        await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getReason())
                 .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT));
 
         // what the deployment controller and kubelets would report once both replicas serve
-        deployment.setStatus(new DeploymentStatusBuilder().withObservedGeneration(deployment.getMetadata().getGeneration())
-                .withReplicas(2).withUpdatedReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).build());
-        client.resource(deployment).updateStatus();
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").editStatus(d -> {
+            d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                    .withReplicas(2).withUpdatedReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).build());
+            return d;
+        });
+        await().atMost(REACTION).untilAsserted(() -> {
             InferenceDeployment seen = get(namespace);
             assertThat(ready(namespace).getStatus()).isEqualTo("True");
             assertThat(seen.getStatus().servedSha256).isEqualTo(sha);
@@ -101,7 +103,7 @@ class InferenceDeploymentReconcilerTest {
         InferenceDeployment infd = example(namespace);
         infd.getSpec().model.uri = "file:///models/cnn.onnx";
         client.resource(infd).create();
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             Condition ready = ready(namespace);
             assertThat(ready.getReason()).isEqualTo(InferenceDeploymentReconciler.REASON_INVALID_SPEC);
             assertThat(ready.getMessage()).startsWith("spec.model.uri: file:// URIs only work for local runs");
@@ -117,7 +119,7 @@ class InferenceDeploymentReconcilerTest {
         InferenceDeployment infd = example(namespace);
         infd.getSpec().hardwareClass = "absent-" + UUID.randomUUID().toString().substring(0, 8);
         client.resource(infd).create();
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(ready(namespace).getReason())
+        await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getReason())
                 .isEqualTo(InferenceDeploymentReconciler.REASON_HARDWARE_CLASS_NOT_FOUND));
         assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
     }

@@ -1,5 +1,6 @@
 package dev.pollard.operator;
 
+import static dev.pollard.testing.Waits.REACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -22,7 +23,6 @@ import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -118,7 +118,7 @@ class InstallManifestsTest {
                 job.getMetadata().setNamespace(namespace);
                 job.getSpec().hardwareClass = "absent-" + UUID.randomUUID().toString().substring(0, 8);
                 admin.resource(job).create();
-                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                await().atMost(REACTION).untilAsserted(() -> {
                     PruningJob seen = admin.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
                     assertThat(seen.getStatus()).isNotNull();
                     assertThat(seen.getStatus().conditions.get(0).getReason())
@@ -132,7 +132,7 @@ class InstallManifestsTest {
                 infd.getMetadata().setNamespace(namespace);
                 infd.getSpec().hardwareClass = null;
                 admin.resource(infd).create();
-                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                await().atMost(REACTION).untilAsserted(() -> {
                     assertThat(admin.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
                     assertThat(admin.services().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
                     InferenceDeployment seen = admin.resources(InferenceDeployment.class).inNamespace(namespace)

@@ -1,5 +1,6 @@
 package dev.pollard.operator;
 
+import static dev.pollard.testing.Waits.REACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,6 +10,7 @@ import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.api.RunSummary;
 import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.ReconciliationCounter;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
@@ -19,7 +21,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -36,6 +37,7 @@ class PruningJobReconcilerTest {
     private static final String SHA = "a".repeat(64);
     private KubernetesClient client;
     private Operator operator;
+    private ReconciliationCounter reconciliations;
     private String namespace;
     private String hardwareClass;
 
@@ -49,7 +51,9 @@ class PruningJobReconcilerTest {
     }
 
     private Operator startedOperator() {
-        Operator o = new Operator(c -> c.withKubernetesClient(client).withCloseClientOnStop(false));
+        reconciliations = new ReconciliationCounter();
+        Operator o = new Operator(c -> c.withKubernetesClient(client).withCloseClientOnStop(false)
+                .withMetrics(reconciliations));
         o.register(new PruningJobReconciler());
         o.start();
         return o;
@@ -65,7 +69,7 @@ class PruningJobReconcilerTest {
     @Test
     void waitsForAMissingHardwareClassThenStartsExactlyOneRestrictedGpuJob() {
         createPruningJob();
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
             assertThat(status).as("status written").isNotNull(); // an assertion, so that awaitility waits for it
             assertThat(status.observedGeneration).isEqualTo(1L);
@@ -76,7 +80,7 @@ class PruningJobReconcilerTest {
             assertThat(ready.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
             assertThat(ready.getMessage()).contains("HardwareClass '" + hardwareClass + "' not found");
         });
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events()).anySatisfy(e -> {
+        await().atMost(REACTION).untilAsserted(() -> assertThat(events()).anySatisfy(e -> {
             assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
             assertThat(e.getType()).isEqualTo("Warning");
             assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn");
@@ -86,12 +90,12 @@ class PruningJobReconcilerTest {
         createHardwareClass();
         Job job = awaitOneJob();
         // the Job is created before the status that names it is written
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             assertThat(status().conditions.get(0).getReason())
                     .isIn(PruningJobReconciler.REASON_RUN_STARTED, PruningJobReconciler.REASON_RUNNING);
             assertThat(status().jobName).isEqualTo(job.getMetadata().getName());
         });
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events())
+        await().atMost(REACTION).untilAsserted(() -> assertThat(events())
                 .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_STARTED)));
         var pod = job.getSpec().getTemplate().getSpec();
         var worker = pod.getContainers().get(0);
@@ -113,11 +117,13 @@ class PruningJobReconcilerTest {
         assertThat(job.getMetadata().getOwnerReferences()).extracting(o -> o.getKind()).containsExactly("PruningJob");
         assertThat(job.getSpec().getPodFailurePolicy().getRules().get(0).getOnExitCodes().getValues()).contains(2, 3);
 
-        // an operator restart adopts the run instead of starting another
+        // an operator restart adopts the run instead of starting another: once the new operator has reconciled the
+        // PruningJob, there is still one Job
         operator.stop();
         operator = startedOperator();
-        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(jobs()).hasSize(1));
+        PruningJob pj = client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
+        await().atMost(REACTION).untilAsserted(() -> assertThat(reconciliations.finished(pj)).isPositive());
+        assertThat(jobs()).singleElement().satisfies(j -> assertThat(j.getMetadata().getUid()).isEqualTo(job.getMetadata().getUid()));
     }
 
     @Test
@@ -137,7 +143,7 @@ class PruningJobReconcilerTest {
         summary.artifact.sha256 = SHA;
         finish(job, true, client.getKubernetesSerialization().asJson(summary));
 
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
             assertThat(status.conditions.get(0).getStatus()).isEqualTo("True");
@@ -156,7 +162,7 @@ class PruningJobReconcilerTest {
             h.getSpec().energyModel.tdpWatts = 350.0;
             return h;
         });
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             assertThat(jobs()).hasSize(2);
             assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING); // written after the Job is created
         });
@@ -173,13 +179,13 @@ class PruningJobReconcilerTest {
         String error = "model /pollard/model/fashion-cnn/model.onnx: no such file";
         finish(job, false, "{\"error\":\"" + error + "\"}");
 
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
             assertThat(status.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
             assertThat(status.conditions.get(0).getMessage()).endsWith(error);
         });
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events())
+        await().atMost(REACTION).untilAsserted(() -> assertThat(events())
                 .anySatisfy(e -> assertThat(e.getMessage()).endsWith(error)));
         assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get()).isNull();
     }
@@ -240,7 +246,7 @@ class PruningJobReconcilerTest {
     }
 
     private Job awaitOneJob() {
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(jobs()).hasSize(1));
+        await().atMost(REACTION).untilAsserted(() -> assertThat(jobs()).hasSize(1));
         return jobs().get(0);
     }
 

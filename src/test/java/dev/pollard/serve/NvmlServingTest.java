@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.pollard.energy.FakeNvml;
 import dev.pollard.energy.NvmlMeter;
+import dev.pollard.testing.Waits;
 import dev.pollard.testing.TinyOnnx;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +29,7 @@ class NvmlServingTest {
             String base = "http://127.0.0.1:" + server.port();
             assertThat(get(base + "/metrics")).doesNotContain("pollard_joules_per_inference"); // no inference yet
             // the counter moves every 20 ms: keep inferring until a scrape sees energy spent on inferences
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            await().atMost(Waits.REACTION).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
                 HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/tiny/infer"))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],"
                                 + "\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}")).build(), HttpResponse.BodyHandlers.ofString());

@@ -59,7 +59,7 @@ public final class RealApiServer {
                 .withApiServerVersion(version())
                 .withOfflineMode(true)
                 .withUpdateKubeConfig(false)
-                .withStartupTimeout(120_000)
+                .withStartupTimeout(300_000) // a bound for failures only: it starts in seconds
                 .build());
         server.start();
         kubeConfigYaml = server.getKubeConfigYaml();

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.awaitility.Awaitility;
 
@@ -38,10 +37,10 @@ public final class Resources {
                         .unmarshal(Files.readString(f), CustomResourceDefinition.class);
                 client.apiextensions().v1().customResourceDefinitions().resource(crd)
                         .forceConflicts().serverSideApply();
-                Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> established(client, crd.getMetadata().getName()));
+                Awaitility.await().atMost(Waits.REACTION).until(() -> established(client, crd.getMetadata().getName()));
                 // Established comes a moment before the server lists the kind; informers started earlier fail
                 String apiVersion = crd.getSpec().getGroup() + "/" + crd.getSpec().getVersions().get(0).getName();
-                Awaitility.await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> client
+                Awaitility.await().atMost(Waits.REACTION).ignoreExceptions().until(() -> client
                         .genericKubernetesResources(apiVersion, crd.getSpec().getNames().getKind()).inAnyNamespace()
                         .list().getItems() != null);
             }
