@@ -19,6 +19,8 @@ public class RunSummary {
     public List<PruningJobStatus.Iteration> iterations;
     public PruningJobStatus.HardwareUsed hardware;
     public PruningJobStatus.Artifact artifact;
+    /** The model the run read, with the sha256 of that file. */
+    public PruningJobStatus.Artifact source;
     /** One line saying what went wrong, naming the file or field; null on success. */
     public String error;
 

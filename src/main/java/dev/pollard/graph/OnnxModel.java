@@ -70,24 +70,32 @@ public final class OnnxModel {
     }
 
     public static OnnxModel load(Path file) {
-        byte[] bytes;
+        return parse(read(file), file.toString());
+    }
+
+    /** The bytes of a model file; a missing or unreadable file is a ModelException naming it. */
+    public static byte[] read(Path file) {
         try {
-            bytes = Files.readAllBytes(file);
+            return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new ModelException(file + ": no such file");
         } catch (IOException e) {
             throw new ModelException(file + ": unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /** A model from the bytes of an ONNX file; {@code source} names it in messages. */
+    public static OnnxModel parse(byte[] bytes, String source) {
         OnnxMl.ModelProto proto;
         try {
             proto = OnnxMl.ModelProto.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
-            throw new ModelException(file + ": not a valid ONNX model (truncated or corrupt: " + e.getMessage() + ")", e);
+            throw new ModelException(source + ": not a valid ONNX model (truncated or corrupt: " + e.getMessage() + ")", e);
         }
         if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {
-            throw new ModelException(file + ": not a valid ONNX model (no graph nodes)");
+            throw new ModelException(source + ": not a valid ONNX model (no graph nodes)");
         }
-        return new OnnxModel(proto, file.toString());
+        return new OnnxModel(proto, source);
     }
 
     public static OnnxModel of(OnnxMl.ModelProto proto, String source) {

@@ -7,6 +7,7 @@ import dev.pollard.api.PruningJobStatus;
 import dev.pollard.api.RunSummary;
 import dev.pollard.data.Artifacts;
 import dev.pollard.data.DatasetException;
+import dev.pollard.data.Digests;
 import dev.pollard.data.Datasets;
 import dev.pollard.data.RemoteFiles;
 import dev.pollard.energy.AnalyticalMeter;
@@ -43,6 +44,9 @@ public class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--model-uri", description = "The model's URI as the user gave it (errors name it, not the mount path).")
     String modelUri;
+
+    @Option(names = "--model-sha256", description = "Expected sha256 of the model file: another file fails the run.")
+    String modelSha256;
 
     @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset: a file or "
             + "directory, or an http(s) URL of one file (default: ${DEFAULT-VALUE}).")
@@ -157,7 +161,8 @@ public class PruneCommand implements Callable<Integer> {
             ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
                     : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
             downloads = Files.createTempDirectory("pollard-inputs");
-            OnnxModel base = loadModel(downloads);
+            Source source = loadModel(downloads);
+            OnnxModel base = source.model();
             Path datasetFile = localCopy(dataset, dataset, "dataset", downloads);
             Datasets.Splits splits = Datasets.load(datasetFile, datasetFormat);
             var train = trainSamples == null ? splits.train() : splits.train().slice(0, trainSamples);
@@ -179,6 +184,7 @@ public class PruneCommand implements Callable<Integer> {
             }
             Report report = new Report();
             report.model = model == null ? "embedded:" + EMBEDDED_MODEL : model;
+            report.modelSha256 = source.sha256();
             report.dataset = dataset;
             report.hardwareClass = hardware;
             report.meter = energy.name();
@@ -280,17 +286,39 @@ public class PruneCommand implements Callable<Integer> {
         };
     }
 
-    private OnnxModel loadModel(Path downloads) throws IOException {
-        if (model != null) {
-            try {
-                return OnnxModel.load(localCopy(model, modelUri == null ? model : modelUri, "model", downloads));
-            } catch (ModelException e) {
-                throw modelUri == null ? e : new ModelException("model " + modelUri + ": " + e.getMessage(), e);
+    /** The model a run prunes, and the sha256 of the file it was read from. */
+    private record Source(OnnxModel model, String sha256) {
+    }
+
+    private Source loadModel(Path downloads) throws IOException {
+        if (model == null) {
+            try (InputStream in = PruneCommand.class.getResourceAsStream(EMBEDDED_MODEL)) {
+                byte[] bytes = in.readAllBytes();
+                return new Source(OnnxModel.parse(bytes, "embedded:" + EMBEDDED_MODEL), Digests.sha256(bytes));
             }
         }
-        try (InputStream in = PruneCommand.class.getResourceAsStream(EMBEDDED_MODEL)) {
-            return OnnxModel.of(ai.onnx.proto.OnnxMl.ModelProto.parseFrom(in), "embedded:" + EMBEDDED_MODEL);
+        String named = modelUri == null ? model : modelUri;
+        Path file = localCopy(model, named, "model", downloads);
+        byte[] bytes;
+        try {
+            bytes = OnnxModel.read(file);
+        } catch (ModelException e) {
+            throw naming(e);
         }
+        String sha = Digests.sha256(bytes);
+        if (modelSha256 != null && !modelSha256.equals(sha)) {
+            throw new ModelException("model " + named + ": its sha256 is " + sha + ", not " + modelSha256 + " as the spec says");
+        }
+        try {
+            return new Source(OnnxModel.parse(bytes, file.toString()), sha);
+        } catch (ModelException e) {
+            throw naming(e);
+        }
+    }
+
+    /** A model error as the user sees it: named by the URI they gave, not the mount path. */
+    private ModelException naming(ModelException e) {
+        return modelUri == null ? e : new ModelException("model " + modelUri + ": " + e.getMessage(), e);
     }
 
     static PruningJobStatus.Ratios ratios(PruningJobStatus.ModelMetrics base, PruningJobStatus.ModelMetrics result) {
@@ -331,6 +359,9 @@ public class PruneCommand implements Callable<Integer> {
         s.accuracyDrop = r.accuracyDrop;
         s.iterations = r.iterations;
         s.artifact = r.artifact;
+        s.source = new PruningJobStatus.Artifact();
+        s.source.uri = r.model;
+        s.source.sha256 = r.modelSha256;
         s.hardware = new PruningJobStatus.HardwareUsed();
         s.hardware.meter = r.meter;
         s.hardware.node = System.getenv("NODE_NAME");

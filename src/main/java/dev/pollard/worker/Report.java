@@ -7,6 +7,8 @@ import java.util.List;
 /** report.json: everything a run measured. Documented in docs/report.md. */
 public class Report {
     public String model;
+    /** sha256 of the model file that was read. */
+    public String modelSha256;
     public String dataset;
     public String hardwareClass;
     public String meter;

@@ -176,6 +176,7 @@ class PruneCommandTest {
                     "--eval-samples", "200")).isZero();
             var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("report.json").toFile());
             assertThat(report.get("model").asText()).isEqualTo(base + "fashion-cnn.onnx");
+            assertThat(report.get("modelSha256").asText()).isEqualTo(dev.pollard.data.Digests.sha256(model));
 
             var err = new java.io.ByteArrayOutputStream();
             var previous = System.err;
@@ -191,6 +192,26 @@ class PruneCommandTest {
         } finally {
             server.stop(0);
         }
+    }
+
+    @Test
+    void aModelWhoseSha256DiffersFromTheSpecsIsRefusedBeforeAnyWork() throws Exception {
+        Path model = dir.resolve("model.onnx");
+        try (var in = PruneCommand.class.getResourceAsStream(PruneCommand.EMBEDDED_MODEL)) {
+            java.nio.file.Files.write(model, in.readAllBytes());
+        }
+        var err = new java.io.ByteArrayOutputStream();
+        var previous = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            assertThat(prune("--out", dir.resolve("other").toString(), "--model", model.toString(), "--model-uri",
+                    "pvc://models/cnn/model.onnx", "--model-sha256", "0".repeat(64))).isEqualTo(WorkerExit.INVALID_INPUT);
+        } finally {
+            System.setErr(previous);
+        }
+        assertThat(err.toString().strip()).isEqualTo("pollard prune: model pvc://models/cnn/model.onnx: its sha256 is "
+                + dev.pollard.data.Digests.sha256(model) + ", not " + "0".repeat(64) + " as the spec says");
+        assertThat(dir.resolve("other")).doesNotExist();
     }
 
     @Test
