@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine; idempotent and cached, so later runs take seconds.
-#   - Debian packages: the Fashion-MNIST dataset, gcc (fake NVML library), Go (control plane build)
+#   - Debian packages: the Fashion-MNIST dataset, gcc (fake NVML library), Go (control plane build), Lua 5.1 (Argo CD
+#     health checks)
 #   - a real Kubernetes control plane + etcd built from their Go modules (e2e/build-k8s.sh, cached under ~/.cache/pollard)
 #   - ONNX exports of real architectures made with PyTorch from PyPI (fixtures/make-fixtures.sh, cached likewise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dataset-fashion-mnist gcc libc6-dev)
+packages=(dataset-fashion-mnist gcc libc6-dev lua5.1)
 command -v go >/dev/null || packages+=(golang-go)
 command -v python3 >/dev/null || packages+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)

@@ -14,12 +14,18 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 public class InferenceDeploymentSpec {
 
     @Required
-    @JsonPropertyDescription("The ONNX model to serve, pinned by its sha256.")
+    @JsonPropertyDescription("The source model, pinned by its sha256: the dense model as its owner declares it. Pollard "
+            + "never changes it; what the pods serve is status.servedModel: the newest successful pruned result of this "
+            + "source for spec.hardwareClass, or this model itself until one exists.")
     public ServedModel model;
+
+    @JsonPropertyDescription("Whether pruned versions of the source may be served.")
+    public Compression compression;
 
     @Pattern(Patterns.DNS_SUBDOMAIN)
     @JsonPropertyDescription("HardwareClass whose node selector, tolerations, runtime class and GPU request the serving "
-            + "pods use. Omit to serve on CPU.")
+            + "pods use, and whose pruned results are served. Omit to serve on CPU (then a result for any class may be "
+            + "served).")
     public String hardwareClass;
 
     @Default("1")
@@ -51,6 +57,14 @@ public class InferenceDeploymentSpec {
         @Pattern("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
         @JsonPropertyDescription("Name the model is served under (/v2/models/<name>); defaults to the resource name.")
         public String name;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Compression {
+        @Default("true")
+        @JsonPropertyDescription("false: serve spec.model exactly as declared; no CompressionPolicy generates runs for "
+                + "this deployment and results of PruningJobs naming it in deployTo are not served.")
+        public Boolean enabled;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -44,8 +44,9 @@ public class PruningJobSpec {
     public Output output;
 
     @Pattern(Patterns.DNS_SUBDOMAIN)
-    @JsonPropertyDescription("Name of an InferenceDeployment in this namespace to create or update with the pruned model "
-            + "once a run succeeds. A failed run never touches it.")
+    @JsonPropertyDescription("Name of an InferenceDeployment in this namespace that may serve this job's results: it "
+            + "serves the newest successful one pruned from its own source model (by sha256) for its own hardware class. "
+            + "The operator never edits that deployment's spec; the link shows in its status.servedModel.")
     public String deployTo;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -63,6 +64,11 @@ public class PruningJobSpec {
 
         @JsonPropertyDescription("Secret holding credentials for the model's URI.")
         public SecretReference secretRef;
+
+        @Pattern(Patterns.SHA256)
+        @JsonPropertyDescription("Expected sha256 of the model file (64 lowercase hex digits): a run whose file differs "
+                + "fails with that reason instead of pruning another model.")
+        public String sha256;
     }
 
     public enum ModelFormat {

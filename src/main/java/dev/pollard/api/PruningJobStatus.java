@@ -19,7 +19,9 @@ public class PruningJobStatus {
     @JsonPropertyDescription("Pending, Profiling, Pruning, Succeeded or Failed.")
     public Phase phase;
 
-    @JsonPropertyDescription("Conditions, Ready first: Ready is True once a run succeeded for the current spec.")
+    @JsonPropertyDescription("Ready (a run succeeded for the current spec and hardware class), Reconciling (a run is "
+            + "pending or going) and Stalled (the run failed, the spec is invalid or the HardwareClass is missing), with "
+            + "kstatus meanings; HardwareClassResolved besides.")
     public List<Condition> conditions = new ArrayList<>();
 
     @JsonPropertyDescription("Progress of the run in flight.")
@@ -45,6 +47,9 @@ public class PruningJobStatus {
 
     @JsonPropertyDescription("The pruned model.")
     public Artifact artifact;
+
+    @JsonPropertyDescription("The model the run pruned, with the sha256 the worker computed of the file it read.")
+    public Artifact source;
 
     @JsonPropertyDescription("Name of the batch/v1 Job of the current run.")
     public String jobName;
@@ -152,6 +157,10 @@ public class PruningJobStatus {
         public Ratios ratios;
         @JsonPropertyDescription("The pruned model for that hardware.")
         public Artifact artifact;
+        @JsonPropertyDescription("sha256 of the source model that run pruned.")
+        public String sourceSha256;
+        @JsonPropertyDescription("The run (batch/v1 Job) that produced it.")
+        public String jobName;
         @JsonPropertyDescription("When that run finished (RFC 3339).")
         public String completionTime;
     }

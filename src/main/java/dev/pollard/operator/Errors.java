@@ -32,8 +32,18 @@ final class Errors {
      * patch). Not the user's concern: the next reconciliation, already queued, works on the fresh copy.
      */
     static boolean conflict(Throwable e) {
+        return answered(e, 409);
+    }
+
+    /** The resource was deleted while it was being reconciled. */
+    static boolean gone(Throwable e) {
+        return answered(e, 404);
+    }
+
+    /** Whether the API server answered with this HTTP status somewhere in the chain of causes. */
+    private static boolean answered(Throwable e, int code) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof KubernetesClientException k && k.getCode() == 409) {
+            if (t instanceof KubernetesClientException k && k.getCode() == code) {
                 return true;
             }
         }

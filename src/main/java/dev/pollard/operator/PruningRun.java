@@ -15,11 +15,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,12 +41,8 @@ final class PruningRun {
      * finds the Job it created instead of creating another.
      */
     static String jobName(PruningJob pj, HardwareClass hwc) {
-        String key = pj.getMetadata().getUid() + "/" + pj.getMetadata().getGeneration() + "/" + hwc.getMetadata().getName()
-                + "/" + hwc.getMetadata().getGeneration();
-        String hash = sha256(key).substring(0, 10);
-        String base = pj.getMetadata().getName();
-        int room = 63 - hash.length() - 1;
-        return (base.length() > room ? base.substring(0, room) : base).replaceAll("[-.]+$", "") + "-" + hash;
+        return Hashes.name(pj.getMetadata().getName(), pj.getMetadata().getUid() + "/" + pj.getMetadata().getGeneration()
+                + "/" + hwc.getMetadata().getName() + "/" + hwc.getMetadata().getGeneration());
     }
 
     /** Where a run's model.onnx, report.json and summary.txt go: a directory named after its Job under spec.output.uri. */
@@ -79,6 +71,7 @@ final class PruningRun {
         } else {
             args.addAll(List.of("--max-joules", spec.energyBudget.maxJoulesPerInference.toString()));
         }
+        add(args, "--model-sha256", spec.model.sha256);
         strategyArguments(spec.strategy, args);
         if (spec.dataset.evaluationSamples != null) {
             args.addAll(List.of("--eval-samples", spec.dataset.evaluationSamples.toString()));
@@ -177,14 +170,6 @@ final class PruningRun {
         try {
             return JSON.writeValueAsString(o);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -4,6 +4,7 @@ import dev.pollard.api.HardwareClass;
 import dev.pollard.api.HardwareClassSpec;
 import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.InferenceDeploymentSpec;
+import dev.pollard.api.InferenceDeploymentStatus;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -31,8 +32,6 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
     static final String MODEL_SHA_ANNOTATION = "pollard.dev/model-sha256";
     static final int DEFAULT_PORT = 8080;
 
-    private final OperatorSettings settings = OperatorSettings.fromEnvironment();
-
     public ServingDeployment() {
         super(Deployment.class);
     }
@@ -40,17 +39,24 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
     @Override
     protected Deployment desired(InferenceDeployment infd, Context<InferenceDeployment> context) {
         HardwareClassSpec hardware = context.getSecondaryResource(HardwareClass.class).map(HardwareClass::getSpec).orElse(null);
-        return render(infd, hardware, settings);
+        var decided = context.managedWorkflowAndDependentResourceContext();
+        return render(infd, decided.getMandatory(InferenceDeploymentStatus.Model.class, InferenceDeploymentStatus.Model.class),
+                hardware, decided.getMandatory(OperatorSettings.class, OperatorSettings.class));
     }
 
-    static Deployment render(InferenceDeployment infd, HardwareClassSpec hardware, OperatorSettings settings) {
+    /** @param served the model the reconciler decided to serve: the source, or a pruned result of it */
+    static Deployment render(InferenceDeployment infd, InferenceDeploymentStatus.Model served, HardwareClassSpec hardware,
+            OperatorSettings settings) {
         InferenceDeploymentSpec spec = infd.getSpec();
         InferenceDeploymentSpec.Runtime runtime = spec.runtime != null ? spec.runtime : new InferenceDeploymentSpec.Runtime();
         int port = runtime.port != null ? runtime.port : DEFAULT_PORT;
-        StorageLocation model = StorageLocation.of("model", "spec.model.uri", spec.model.uri, spec.model.secretRef, false);
+        boolean source = InferenceDeploymentStatus.ORIGIN_SOURCE.equals(served.origin);
+        // a pruned result lies where its run wrote it; only the source needs the spec's credentials
+        StorageLocation model = StorageLocation.of("model", source ? "spec.model.uri" : "status.servedModel.uri", served.uri,
+                source ? spec.model.secretRef : null, false);
 
         List<String> args = new ArrayList<>(List.of("serve", "--model", model.argument(), "--name", servedName(infd),
-                "--sha256", spec.model.sha256, "--host", "$(POD_IP)", "--port", Integer.toString(port)));
+                "--sha256", served.sha256, "--host", "$(POD_IP)", "--port", Integer.toString(port)));
         if (runtime.threads != null) {
             args.addAll(List.of("--threads", runtime.threads.toString()));
         }
@@ -96,7 +102,7 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
                 .withNewStrategy().withType("RollingUpdate").withNewRollingUpdate()
                 .withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1)).endRollingUpdate().endStrategy()
                 .withNewTemplate().withNewMetadata().withLabels(labels)
-                .withAnnotations(Map.of(MODEL_SHA_ANNOTATION, spec.model.sha256)).endMetadata()
+                .withAnnotations(Map.of(MODEL_SHA_ANNOTATION, served.sha256)).endMetadata()
                 .withSpec(pod.build()).endTemplate()
                 .endSpec().build();
     }

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pollard.api.RunSummary;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,16 +26,14 @@ final class WorkerReports {
     private WorkerReports() {
     }
 
-    static List<Pod> pods(KubernetesClient client, Job job) {
-        return client.pods().inNamespace(job.getMetadata().getNamespace())
-                .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
-                .sorted(Comparator.comparing((Pod p) -> p.getMetadata().getCreationTimestamp()).reversed())
-                .toList();
+    /** Newest first. */
+    static List<Pod> newestFirst(List<Pod> pods) {
+        return pods.stream().sorted(Comparator.comparing((Pod p) -> p.getMetadata().getCreationTimestamp()).reversed()).toList();
     }
 
     /** Progress from the newest running pod, if it answers. */
-    static Optional<RunSummary.Progress> progress(KubernetesClient client, Job job) {
-        for (Pod pod : pods(client, job)) {
+    static Optional<RunSummary.Progress> progress(List<Pod> pods) {
+        for (Pod pod : newestFirst(pods)) {
             if (pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase()) && pod.getStatus().getPodIP() != null) {
                 try {
                     HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
@@ -57,8 +53,8 @@ final class WorkerReports {
     }
 
     /** The termination message of the newest pod whose worker container ended, as a summary when it is one. */
-    static Optional<RunSummary> summary(KubernetesClient client, Job job) {
-        return terminationMessage(client, job).map(message -> {
+    static Optional<RunSummary> summary(List<Pod> pods) {
+        return terminationMessage(pods).map(message -> {
             try {
                 return JSON.readValue(message, RunSummary.class);
             } catch (IOException e) {
@@ -69,8 +65,8 @@ final class WorkerReports {
         });
     }
 
-    private static Optional<String> terminationMessage(KubernetesClient client, Job job) {
-        for (Pod pod : pods(client, job)) {
+    private static Optional<String> terminationMessage(List<Pod> pods) {
+        for (Pod pod : newestFirst(pods)) {
             if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
                 continue;
             }

@@ -1,6 +1,7 @@
 package dev.pollard.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.pollard.api.RunSummary;
 import java.io.IOException;
@@ -33,16 +34,19 @@ public final class ProgressServer implements AutoCloseable {
         HttpServer server = HttpServer.create(
                 new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 8);
         ProgressServer progress = new ProgressServer(server);
-        server.createContext("/progress", exchange -> {
-            byte[] body = JSON.writeValueAsString(progress.current.get()).getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        server.createContext("/progress", progress::respond);
         server.start();
         return progress;
+    }
+
+    /** One GET /progress: the latest progress as JSON. */
+    private void respond(HttpExchange exchange) throws IOException {
+        byte[] body = JSON.writeValueAsString(current.get()).getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
     }
 
     public void update(String phase, Integer iteration, Double joulesPerInference, Double accuracy) {

@@ -44,7 +44,7 @@ class CrdAdmissionTest {
 
     static Stream<String> examples() {
         return Stream.concat(Stream.of("examples/hardwareclass-h100.yaml", "examples/local/hardwareclass-h100.yaml",
-                "examples/pruningjob.yaml", "examples/inferencedeployment.yaml"), Stream.of("h100", "h200", "a100", "l4", "t4", "generic-cpu")
+                "examples/pruningjob.yaml", "examples/inferencedeployment.yaml", "examples/compressionpolicy.yaml"), Stream.of("h100", "h200", "a100", "l4", "t4", "generic-cpu")
                 .map(preset -> "examples/hardwareclasses/" + preset + ".yaml"));
     }
 
@@ -133,6 +133,50 @@ class CrdAdmissionTest {
         ObjectNode pj = validPruningJob();
         invalid.breakSpec().accept((ObjectNode) pj.get("spec"));
         assertRejected(pj, invalid.messageParts());
+    }
+
+    static Stream<Arguments> invalidCompressionPolicies() {
+        return Stream.of(
+                new Invalid("selector missing", s -> s.remove("selector"), "spec.selector", "Required value"),
+                new Invalid("selector empty", s -> s.putObject("selector"), "spec",
+                        "spec.selector must name at least one label"),
+                new Invalid("template missing", s -> s.remove("template"), "spec.template", "Required value"),
+                new Invalid("template without dataset", s -> obj(s, "template").remove("dataset"), "spec.template.dataset",
+                        "Required value"),
+                new Invalid("template with both energy budgets", s -> obj(obj(s, "template"), "energyBudget")
+                        .put("maxJoulesPerInference", 0.5), "spec.template.energyBudget",
+                        "set exactly one of energyBudget.targetReduction and energyBudget.maxJoulesPerInference"),
+                new Invalid("template output over http", s -> obj(obj(s, "template"), "output").put("uri", "http://x/out"),
+                        "spec.template.output.uri", "should match"),
+                new Invalid("parallelism 0", s -> s.put("parallelism", 0), "spec.parallelism", "greater than or equal to 1"),
+                new Invalid("failureLimit 0", s -> s.put("failureLimit", 0), "spec.failureLimit", "greater than or equal to 1"),
+                new Invalid("history limit negative", s -> s.put("successfulRunsHistoryLimit", -1),
+                        "spec.successfulRunsHistoryLimit", "greater than or equal to 0"),
+                new Invalid("epsilon above the guardrail", s -> obj(obj(s, "template"), "accuracy").put("epsilon", 0.05),
+                        "spec", "spec.template.accuracy.epsilon exceeds spec.guardrails.maxEpsilon"),
+                new Invalid("criterion outside the guardrail", s -> obj(s, "template").putObject("strategy")
+                        .put("criterion", "magnitude"), "spec",
+                        "spec.template.strategy.criterion (energy-aware when unset) is not one of spec.guardrails.allowedCriteria"),
+                new Invalid("unset criterion outside the guardrail", s -> ((com.fasterxml.jackson.databind.node.ArrayNode)
+                        obj(s, "guardrails").putArray("allowedCriteria")).add("knapsack"), "spec",
+                        "is not one of spec.guardrails.allowedCriteria"),
+                new Invalid("hardware classes by names and selector", s -> {
+                    ObjectNode classes = s.putObject("hardwareClasses");
+                    classes.putArray("names").add("h100");
+                    classes.putObject("selector").putObject("matchLabels").put("tier", "gpu");
+                }, "spec.hardwareClasses", "set exactly one of names and selector"),
+                new Invalid("hardware class name not a name", s -> s.putObject("hardwareClasses").putArray("names").add("H100!"),
+                        "spec.hardwareClasses.names[0]", "should match"))
+                .map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidCompressionPolicies")
+    void invalidCompressionPolicyIsRejectedNamingTheField(Invalid invalid) {
+        ObjectNode policy = Resources.readYaml("examples/compressionpolicy.yaml");
+        ((ObjectNode) policy.get("metadata")).put("name", "cp-" + UUID.randomUUID().toString().substring(0, 8));
+        invalid.breakSpec().accept((ObjectNode) policy.get("spec"));
+        assertRejected(policy, invalid.messageParts());
     }
 
     @Test

@@ -23,7 +23,7 @@ import java.util.TreeMap;
  */
 public final class CrdFiles {
     public static final List<Class<? extends HasMetadata>> KINDS =
-            List.of(PruningJob.class, InferenceDeployment.class, HardwareClass.class);
+            List.of(PruningJob.class, InferenceDeployment.class, HardwareClass.class, CompressionPolicy.class);
 
     /** Where the committed copies live, relative to the repository root: crds/NAME.yaml and manifests/02-crd-NAME.yaml. */
     public static Map<Path, String> committedCopies(Map<String, String> generated) {

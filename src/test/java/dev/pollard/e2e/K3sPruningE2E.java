@@ -195,11 +195,6 @@ class K3sPruningE2E extends PruningScenario {
         return Optional.empty();
     }
 
-    @Override
-    protected URI operatorMetrics() {
-        return reach(operatorPods().get(0), 8080).resolve("/q/metrics");
-    }
-
     private void awaitOperatorReady() {
         await().atMost(LocalCluster.PATIENCE).untilAsserted(() ->
                 assertThat(operatorPods()).singleElement().satisfies(p -> assertThat(p.getStatus().getConditions())

@@ -3,7 +3,6 @@ package dev.pollard.e2e;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -52,11 +51,6 @@ final class OperatorProcess implements AutoCloseable {
 
     boolean isAlive() {
         return process != null && process.isAlive();
-    }
-
-    /** The operator's Prometheus metrics. */
-    URI metrics() {
-        return URI.create("http://127.0.0.1:" + httpPort + "/q/metrics");
     }
 
     /** The operator's output so far, for assertion messages. */

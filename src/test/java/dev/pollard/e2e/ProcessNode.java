@@ -108,11 +108,12 @@ public final class ProcessNode implements AutoCloseable {
 
     /**
      * Holds the thread of the next pod matching {@code pod} that returns from {@code className.methodName} with
-     * arguments {@code when} accepts, until the test releases it (see {@link ThreadHold}). Register before the pod starts.
+     * arguments {@code when} accepts, until the test releases it, counting calls of the class's {@code counted} methods
+     * meanwhile (see {@link ThreadHold}). Register before the pod starts.
      */
-    public ThreadHold hold(Predicate<Pod> pod, String className, String methodName,
-            Predicate<List<Object>> when) {
-        ThreadHold hold = new ThreadHold(pod, className, methodName, when);
+    public ThreadHold hold(Predicate<Pod> pod, String className, String methodName, Predicate<List<Object>> when,
+            String... counted) {
+        ThreadHold hold = new ThreadHold(pod, className, methodName, when, java.util.Set.of(counted));
         holds.add(hold);
         return hold;
     }

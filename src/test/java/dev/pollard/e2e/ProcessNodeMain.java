@@ -24,7 +24,7 @@ public final class ProcessNodeMain {
         KubernetesClient client = new KubernetesClientBuilder().build();
         ProcessNode node = new ProcessNode(client, name, root, LocalCluster.pollardCommand())
                 .start(Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
-                        Map.of("nvidia.com/gpu", "2"));
+                        Map.of("nvidia.com/gpu", "4")); // two serving replicas, one more during a rollout, one worker
         Path models = node.provideClaim("default", "pollard-models");
         Path data = node.provideClaim("default", "pollard-data");
         if (!Files.exists(models.resolve("fashion-cnn/model.onnx"))) {

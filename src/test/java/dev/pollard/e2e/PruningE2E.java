@@ -26,7 +26,7 @@ class PruningE2E extends PruningScenario {
     protected KubernetesClient startCluster() throws Exception {
         env = E2EEnvironment.start("gpu-node-1",
                 Map.of("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "pollard.dev/pool", "gpu"),
-                Map.of("nvidia.com/gpu", "2"));
+                Map.of("nvidia.com/gpu", "4")); // two serving replicas, one more during a rollout, one worker
         operator = new OperatorProcess(env.cluster().kubeconfig(), env.cluster().dir()).start();
         return env.client();
     }
@@ -95,12 +95,7 @@ class PruningE2E extends PruningScenario {
     protected Optional<ThreadHold> holdWorker(String namespace, Predicate<List<Object>> when) {
         return Optional.of(env.node().hold(pod -> namespace.equals(pod.getMetadata().getNamespace())
                 && "pruning".equals(pod.getMetadata().getLabels().get("app.kubernetes.io/component")),
-                "dev.pollard.worker.ProgressServer", "update", when));
-    }
-
-    @Override
-    protected URI operatorMetrics() {
-        return operator.metrics();
+                "dev.pollard.worker.ProgressServer", "update", when, "respond"));
     }
 
     @Override

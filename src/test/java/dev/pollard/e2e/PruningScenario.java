@@ -5,9 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
+import dev.pollard.api.InferenceDeploymentSpec;
 import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
-import dev.pollard.operator.PruningJobReconciler;
+import dev.pollard.operator.Conditions;
+import dev.pollard.operator.Reason;
 import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -45,10 +47,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class PruningScenario {
     private static final Duration RUN = LocalCluster.PATIENCE;
-    /** JOSDK's count of finished reconciliations, per resource (Quarkus Operator SDK collects it per resource). */
-    private static final String RECONCILIATIONS_METRIC = "operator_sdk_reconciliations_success_total";
     protected KubernetesClient client;
     private PruningJobStatus firstRun;
+    private InferenceDeploymentSpec.ServedModel source;
 
     /** Starts the cluster, its GPU-labelled node and the operator; returns a client with admin rights. */
     protected abstract KubernetesClient startCluster() throws Exception;
@@ -60,6 +61,11 @@ abstract class PruningScenario {
         client = startCluster();
         provideClaims("default");
         createHardwareClass();
+        // the example deployment: it serves its source model until a result pruned from that model is offered to it
+        InferenceDeployment infd = client.getKubernetesSerialization().convertValue(
+                Resources.readYaml("examples/inferencedeployment.yaml"), InferenceDeployment.class);
+        infd.getMetadata().setNamespace("default");
+        source = client.resource(infd).create().getSpec().model;
     }
 
     @AfterAll
@@ -93,13 +99,11 @@ abstract class PruningScenario {
 
     /**
      * Holds the worker of the next run in the namespace where it has published progress with arguments {@code when}
-     * accepts (phase, iteration, joules, accuracy), its progress endpoint still answering; empty where the cluster
-     * cannot hold a process.
+     * accepts (phase, iteration, joules, accuracy), its progress endpoint still answering and its answers counted
+     * ({@code calls("respond")}); empty where the cluster cannot hold a process.
      */
     protected abstract Optional<ThreadHold> holdWorker(String namespace, Predicate<List<Object>> when);
 
-    /** The Prometheus metrics of the running operator. */
-    protected abstract URI operatorMetrics() throws Exception;
 
     /** The example class as shipped, but metered by its datasheet model: the test nodes have no NVIDIA driver. */
     protected void createHardwareClass() {
@@ -147,13 +151,17 @@ abstract class PruningScenario {
         if (hold.isPresent()) {
             assertThat(onlyJob("default").getStatus().getSucceeded()).as("the run is held mid-flight").isNull();
         }
+        int answeredBefore = hold.map(h -> h.calls("respond")).orElse(0);
         restartOperator();
-        // the restarted operator has looked at the run, and adopted it rather than starting another: one Job, one pod
-        await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().untilAsserted(() ->
-                assertThat(reconciliations("default", "fashion-cnn")).isPositive());
-        assertThat(onlyJob("default").getMetadata().getUid()).isEqualTo(running.getMetadata().getUid());
-        assertThat(runPods("default", running)).hasSize(1);
-        hold.ifPresent(ThreadHold::release);
+        if (hold.isPresent()) {
+            // the restarted operator has found the run's pod and asked it for progress: it adopted the run rather than
+            // starting another (one Job, one pod)
+            await().atMost(RUN).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                    assertThat(hold.get().calls("respond")).isGreaterThan(answeredBefore));
+            assertThat(onlyJob("default").getMetadata().getUid()).isEqualTo(running.getMetadata().getUid());
+            assertThat(runPods("default", running)).hasSize(1);
+            hold.get().release();
+        }
 
         await().atMost(RUN).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
                 assertThat(status("default").phase).as("%s", status("default").conditions)
@@ -178,7 +186,7 @@ abstract class PruningScenario {
         await().atMost(RUN).untilAsserted(() -> {
             PruningJobStatus failed = status(broken.getMetadata().getNamespace());
             assertThat(failed.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
-            assertThat(failed.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
+            assertThat(failed.conditions.get(0).getReason()).isEqualTo(Reason.RunFailed.name());
             assertThat(failed.conditions.get(0).getMessage())
                     .contains("model pvc://pollard-models/nowhere/model.onnx: ").contains("no such file");
         });
@@ -216,6 +224,8 @@ abstract class PruningScenario {
         assertThat(sha256(firstRun.artifact.uri)).isEqualTo(firstRun.artifact.sha256);
 
         infer(awaitServing(status.artifact));
+        assertThat(client.resources(InferenceDeployment.class).inNamespace("default").withName("fashion-cnn").get()
+                .getStatus().previousModel.sha256).isEqualTo(firstRun.artifact.sha256);
     }
 
     @Test
@@ -253,16 +263,8 @@ abstract class PruningScenario {
         return client.resource(pj).create();
     }
 
-    /** The real kubectl (built with the control plane by e2e/build-k8s.sh) against the cluster. */
     private String kubectl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(RealApiServer.binaryDir().resolve("kubectl").toString(),
-                "--kubeconfig", kubeconfig().toString()));
-        command.addAll(List.of(args));
-        Process kubectl = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(kubectl.getInputStream().readAllBytes());
-        assertThat(kubectl.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(kubectl.exitValue()).as(out).isZero();
-        return out;
+        return new Kubectl(kubeconfig()).ok(args);
     }
 
     private PruningJobStatus status(String namespace) {
@@ -273,19 +275,6 @@ abstract class PruningScenario {
         await().atMost(RUN).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
                 assertThat(client.batch().v1().jobs().inNamespace(namespace).list().getItems()).isNotEmpty());
         return onlyJob(namespace);
-    }
-
-    /**
-     * Reconciliations of a PruningJob that the running operator finished, from its own metrics: a restarted operator
-     * counts from zero, so a positive count says it has looked at the resource.
-     */
-    private long reconciliations(String namespace, String name) throws Exception {
-        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(operatorMetrics())
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
-        return metrics.lines().filter(l -> l.startsWith(RECONCILIATIONS_METRIC + "{"))
-                .filter(l -> l.contains("kind=\"PruningJob\"") && l.contains("name=\"" + name + "\"")
-                        && l.contains("namespace=\"" + namespace + "\""))
-                .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     private Job onlyJob(String namespace) {
@@ -299,20 +288,26 @@ abstract class PruningScenario {
                 .list().getItems();
     }
 
-    /** Waits until the InferenceDeployment serves exactly this artifact from a ready pod; returns that pod. */
+    /**
+     * Waits until the InferenceDeployment serves exactly this artifact from a ready pod, its spec still naming the source
+     * model as the user wrote it; returns that pod.
+     */
     private Pod awaitServing(PruningJobStatus.Artifact artifact) {
         AtomicReference<Pod> pod = new AtomicReference<>();
         await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
             InferenceDeployment infd = client.resources(InferenceDeployment.class).inNamespace("default")
                     .withName("fashion-cnn").get();
-            assertThat(infd).isNotNull();
-            assertThat(infd.getSpec().model.uri).isEqualTo(artifact.uri);
+            assertThat(infd.getSpec().model.uri).isEqualTo(source.uri);
+            assertThat(infd.getSpec().model.sha256).isEqualTo(source.sha256);
             assertThat(infd.getStatus()).isNotNull();
-            assertThat(infd.getStatus().servedSha256).isEqualTo(artifact.sha256);
+            assertThat(infd.getStatus().servedModel.sha256).isEqualTo(artifact.sha256);
+            assertThat(infd.getStatus().servedModel.uri).isEqualTo(artifact.uri);
+            assertThat(infd.getStatus().servedModel.origin).isEqualTo("PruningJob");
+            assertThat(Conditions.whenTrue(infd.getStatus().conditions, Conditions.READY)).isPresent();
             List<Pod> serving = client.pods().inNamespace("default").withLabel("app.kubernetes.io/instance", "fashion-cnn")
                     .withLabel("app.kubernetes.io/component", "serving").list().getItems().stream()
                     .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
-            assertThat(serving).singleElement().satisfies(p -> assertThat(p.getSpec().getContainers().get(0).getArgs())
+            assertThat(serving).isNotEmpty().allSatisfy(p -> assertThat(p.getSpec().getContainers().get(0).getArgs())
                     .contains(artifact.sha256));
             pod.set(serving.get(0));
         });

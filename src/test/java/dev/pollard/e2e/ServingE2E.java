@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pollard.api.InferenceDeployment;
 import dev.pollard.data.Digests;
 import dev.pollard.operator.InferenceDeploymentReconciler;
+import dev.pollard.operator.OperatorSettings;
+import dev.pollard.operator.Reason;
 import dev.pollard.testing.Resources;
 import dev.pollard.testing.TinyOnnx;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -37,7 +39,7 @@ class ServingE2E {
 
     @BeforeAll
     static void start() throws Exception {
-        env = E2EEnvironment.start("cpu-node-1", Map.of(), Map.of(), new InferenceDeploymentReconciler());
+        env = E2EEnvironment.start("cpu-node-1", Map.of(), Map.of(), new InferenceDeploymentReconciler(OperatorSettings.fromEnvironment()));
         client = env.client();
         node = env.node();
     }
@@ -68,7 +70,7 @@ class ServingE2E {
             assertThat(seen.getStatus()).isNotNull();
             assertThat(seen.getStatus().conditions.get(0).getStatus()).as(seen.getStatus().conditions.get(0).getMessage())
                     .isEqualTo("True");
-            assertThat(seen.getStatus().servedSha256).isEqualTo(sha);
+            assertThat(seen.getStatus().servedModel.sha256).isEqualTo(sha);
         });
         String podIp = readyPodIps().get(0);
         JsonNode answer = infer(podIp);
@@ -82,12 +84,12 @@ class ServingE2E {
             return i;
         });
         await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(get().getStatus().conditions.get(0).getReason())
-                .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT));
+                .isEqualTo(Reason.RollingOut.name()));
         await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(client.pods().inNamespace("default")
                 .withLabel("app.kubernetes.io/instance", "tiny").list().getItems()).hasSize(2));
         assertThat(readyPodIps()).containsExactly(podIp);
         assertThat(infer(podIp).get("model_name").asText()).isEqualTo("tiny");
-        assertThat(get().getStatus().servedSha256).isEqualTo(sha);
+        assertThat(get().getStatus().servedModel.sha256).isEqualTo(sha);
     }
 
     private static InferenceDeployment get() {

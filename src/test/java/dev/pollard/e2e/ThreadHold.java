@@ -31,11 +31,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
@@ -46,10 +49,13 @@ import java.util.function.Predicate;
  * needs. {@link #release()} lets it go on.
  */
 public final class ThreadHold {
+    private static final String COUNTS = "counts";
     private final Predicate<Pod> pods;
     private final String className;
     private final String methodName;
     private final Predicate<List<Object>> when;
+    private final Set<String> counted;
+    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     private final AtomicBoolean claimed = new AtomicBoolean();
     /** Done when a thread is held; failed when the process ends (or the debugger fails) before. */
     private final CompletableFuture<Void> held = new CompletableFuture<>();
@@ -58,12 +64,20 @@ public final class ThreadHold {
     /**
      * @param pods which pod's process to hold (the first matching pod started after this hold was registered)
      * @param when accepts the method's arguments (Strings, boxed numbers, or the JDI value's text) at the hold point
+     * @param counted methods of the same class whose calls are counted (nothing stops there), see {@link #calls}
      */
-    ThreadHold(Predicate<Pod> pods, String className, String methodName, Predicate<List<Object>> when) {
+    ThreadHold(Predicate<Pod> pods, String className, String methodName, Predicate<List<Object>> when, Set<String> counted) {
         this.pods = pods;
         this.className = className;
         this.methodName = methodName;
         this.when = when;
+        this.counted = counted;
+        counted.forEach(m -> calls.put(m, new AtomicInteger()));
+    }
+
+    /** How many times a counted method of the class has been entered in the process so far. */
+    public int calls(String method) {
+        return calls.get(method).get();
     }
 
     /** True once, for the first pod this hold is for. */
@@ -116,6 +130,9 @@ public final class ThreadHold {
                 for (Event event : events) {
                     if (event instanceof ClassPrepareEvent prepared) {
                         breakAtReturn(prepared.referenceType());
+                        countCalls(prepared.referenceType());
+                    } else if (event instanceof BreakpointEvent hit && hit.request().getProperty(COUNTS) != null) {
+                        calls.get((String) hit.request().getProperty(COUNTS)).incrementAndGet();
                     } else if (event instanceof BreakpointEvent hit && when.test(arguments(hit.thread()))) {
                         event.request().disable();
                         resume = false; // the thread stays where it is until release()
@@ -146,6 +163,18 @@ public final class ThreadHold {
                 request.enable();
             } catch (com.sun.jdi.AbsentInformationException e) {
                 throw new IllegalStateException(method + " was compiled without line numbers", e);
+            }
+        }
+    }
+
+    /** Breakpoints that stop nothing at the start of each counted method: each hit is one call. */
+    private void countCalls(ReferenceType type) {
+        for (String name : counted) {
+            for (Method method : type.methodsByName(name)) {
+                BreakpointRequest request = vm.eventRequestManager().createBreakpointRequest(method.location());
+                request.setSuspendPolicy(EventRequest.SUSPEND_NONE);
+                request.putProperty(COUNTS, name);
+                request.enable();
             }
         }
     }

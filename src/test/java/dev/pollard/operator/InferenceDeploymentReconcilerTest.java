@@ -6,6 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
+import dev.pollard.api.InferenceDeploymentSpec;
+import dev.pollard.api.InferenceDeploymentStatus;
+import dev.pollard.api.PruningJob;
+import dev.pollard.api.PruningJobStatus;
 import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -14,6 +18,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,7 +40,7 @@ class InferenceDeploymentReconcilerTest {
         hwc.getMetadata().setName(hardwareClass);
         client.resource(hwc).create();
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-        operator.register(new InferenceDeploymentReconciler());
+        operator.register(new InferenceDeploymentReconciler(OperatorSettings.fromEnvironment()));
         operator.start();
     }
 
@@ -80,7 +85,7 @@ class InferenceDeploymentReconcilerTest {
         assertThat(client.services().inNamespace(namespace).withName("fashion-cnn").get().getSpec().getPorts().get(0).getPort())
                 .isEqualTo(8080);
         await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getReason())
-                .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT));
+                .isEqualTo(Reason.RollingOut.name()));
 
         // what the deployment controller and kubelets would report once both replicas serve
         client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").editStatus(d -> {
@@ -91,7 +96,8 @@ class InferenceDeploymentReconcilerTest {
         await().atMost(REACTION).untilAsserted(() -> {
             InferenceDeployment seen = get(namespace);
             assertThat(ready(namespace).getStatus()).isEqualTo("True");
-            assertThat(seen.getStatus().servedSha256).isEqualTo(sha);
+            assertThat(seen.getStatus().servedModel.sha256).isEqualTo(sha);
+            assertThat(seen.getStatus().servedModel.origin).isEqualTo("Source");
             assertThat(seen.getStatus().modelDigest).isEqualTo("sha256:" + sha.substring(0, 12));
             assertThat(seen.getStatus().readyReplicas).isEqualTo(2);
         });
@@ -105,12 +111,12 @@ class InferenceDeploymentReconcilerTest {
         client.resource(infd).create();
         await().atMost(REACTION).untilAsserted(() -> {
             Condition ready = ready(namespace);
-            assertThat(ready.getReason()).isEqualTo(InferenceDeploymentReconciler.REASON_INVALID_SPEC);
+            assertThat(ready.getReason()).isEqualTo(Reason.InvalidSpec.name());
             assertThat(ready.getMessage()).startsWith("spec.model.uri: file:// URIs only work for local runs");
         });
         assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
         assertThat(client.v1().events().inNamespace(namespace).list().getItems())
-                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(InferenceDeploymentReconciler.REASON_INVALID_SPEC));
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.InvalidSpec.name()));
     }
 
     @Test
@@ -120,8 +126,95 @@ class InferenceDeploymentReconcilerTest {
         infd.getSpec().hardwareClass = "absent-" + UUID.randomUUID().toString().substring(0, 8);
         client.resource(infd).create();
         await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getReason())
-                .isEqualTo(InferenceDeploymentReconciler.REASON_HARDWARE_CLASS_NOT_FOUND));
+                .isEqualTo(Reason.HardwareClassNotFound.name()));
         assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+    }
+
+    @Test
+    void servesTheNewestPrunedResultOfItsOwnSourceAndNeverWritesItsSpec() {
+        String namespace = RealApiServer.newNamespace(client, "serve-pruned");
+        InferenceDeployment infd = client.resource(example(namespace)).create();
+        String source = infd.getSpec().model.sha256;
+        rolledOut(namespace);
+        await().atMost(REACTION).untilAsserted(() -> {
+            assertThat(get(namespace).getStatus().servedModel.origin).isEqualTo("Source");
+            assertThat(get(namespace).getStatus().rolloutModel).isNull();
+        });
+
+        // results offered by a PruningJob: one for another source model, one for this source on another class, one
+        // that fits; only the last may be served
+        PruningJob pj = client.getKubernetesSerialization().convertValue(Resources.readYaml("examples/pruningjob.yaml"),
+                PruningJob.class);
+        pj.getMetadata().setNamespace(namespace);
+        client.resource(pj).create();
+        client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").editStatus(p -> {
+            p.setStatus(new PruningJobStatus());
+            p.getStatus().resultsByHardware = List.of(result("c".repeat(64), hardwareClass, "d".repeat(64), "run-old-source"),
+                    result(source, "another-class", "e".repeat(64), "run-other-class"),
+                    result(source, hardwareClass, "f".repeat(64), "run-fits"));
+            return p;
+        });
+        // rolled out first: the source stays the served model until every replica runs the pruned one
+        await().atMost(REACTION).untilAsserted(() -> {
+            InferenceDeploymentStatus status = get(namespace).getStatus();
+            assertThat(status.rolloutModel.sha256).isEqualTo("f".repeat(64));
+            assertThat(status.rolloutModel.origin).isEqualTo("PruningJob");
+            assertThat(status.rolloutModel.pruningJob).isEqualTo("fashion-cnn");
+            assertThat(status.rolloutModel.run).isEqualTo("run-fits");
+            assertThat(status.servedModel.sha256).isEqualTo(source);
+            assertThat(ready(namespace).getReason()).isEqualTo(Reason.RollingOut.name());
+            var container = client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get().getSpec()
+                    .getTemplate().getSpec().getContainers().get(0);
+            assertThat(container.getArgs()).containsSequence("--sha256", "f".repeat(64))
+                    .containsSequence("--model", "/pollard/model/fashion-cnn/pruned-h100/run-fits/model.onnx");
+        });
+        rolledOut(namespace);
+        await().atMost(REACTION).untilAsserted(() -> {
+            InferenceDeploymentStatus status = get(namespace).getStatus();
+            assertThat(status.servedModel.sha256).isEqualTo("f".repeat(64));
+            assertThat(status.previousModel.sha256).isEqualTo(source);
+            assertThat(status.rolloutModel).isNull();
+        });
+        await().atMost(REACTION).untilAsserted(() -> assertThat(client.v1().events().inNamespace(namespace).list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.ServedModelChanged.name())));
+        // the spec is as its owner wrote it, and only its owner manages it
+        InferenceDeployment now = get(namespace);
+        assertThat((Object) Resources.YAML.valueToTree(now.getSpec())).isEqualTo(Resources.YAML.valueToTree(infd.getSpec()));
+        assertThat(now.getMetadata().getManagedFields()).filteredOn(f -> f.getFieldsV1() != null
+                && f.getFieldsV1().getAdditionalProperties().containsKey("f:spec"))
+                .extracting(f -> f.getManager()).containsOnly(infd.getMetadata().getManagedFields().get(0).getManager());
+
+        // the owner opts out: the source is rolled out again
+        client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").edit(i -> {
+            i.getSpec().compression = new InferenceDeploymentSpec.Compression();
+            i.getSpec().compression.enabled = false;
+            return i;
+        });
+        await().atMost(REACTION).untilAsserted(() -> assertThat(get(namespace).getStatus().rolloutModel.sha256)
+                .isEqualTo(source));
+    }
+
+    /** What the Deployment controller reports once every replica of the current template is ready. */
+    private static void rolledOut(String namespace) {
+        await().atMost(REACTION).untilAsserted(() -> assertThat(client.apps().deployments().inNamespace(namespace)
+                .withName("fashion-cnn").get()).isNotNull());
+        client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").editStatus(d -> {
+            d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                    .withReplicas(2).withUpdatedReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).build());
+            return d;
+        });
+    }
+
+    private static PruningJobStatus.HardwareResult result(String sourceSha, String hardware, String sha, String run) {
+        PruningJobStatus.HardwareResult r = new PruningJobStatus.HardwareResult();
+        r.hardwareClass = hardware;
+        r.sourceSha256 = sourceSha;
+        r.jobName = run;
+        r.completionTime = "2026-12-02T10:00:00Z";
+        r.artifact = new PruningJobStatus.Artifact();
+        r.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + run + "/model.onnx";
+        r.artifact.sha256 = sha;
+        return r;
     }
 
     private static InferenceDeployment get(String namespace) {

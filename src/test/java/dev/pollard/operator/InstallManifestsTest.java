@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.pollard.api.CompressionPolicy;
+import dev.pollard.api.CompressionPolicySpec;
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.PruningJob;
@@ -108,8 +110,11 @@ class InstallManifestsTest {
                     .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
 
             Operator operator = new Operator(o -> o.withKubernetesClient(asOperator).withCloseClientOnStop(false));
-            operator.register(new PruningJobReconciler());
-            operator.register(new InferenceDeploymentReconciler());
+            OperatorSettings settings = OperatorSettings.fromEnvironment();
+            operator.register(new PruningJobReconciler(settings));
+            operator.register(new InferenceDeploymentReconciler(settings));
+            operator.register(new CompressionPolicyReconciler());
+            operator.register(new HardwareClassReconciler());
             operator.start();
             try {
                 String namespace = RealApiServer.newNamespace(admin, "rbac");
@@ -122,7 +127,7 @@ class InstallManifestsTest {
                     PruningJob seen = admin.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
                     assertThat(seen.getStatus()).isNotNull();
                     assertThat(seen.getStatus().conditions.get(0).getReason())
-                            .isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
+                            .isEqualTo(Reason.HardwareClassNotFound.name());
                     assertThat(admin.v1().events().inNamespace(namespace).list().getItems()).isNotEmpty();
                 });
                 assertThat(asOperator.resources(HardwareClass.class).list().getItems()).isNotNull();
@@ -138,7 +143,24 @@ class InstallManifestsTest {
                     InferenceDeployment seen = admin.resources(InferenceDeployment.class).inNamespace(namespace)
                             .withName("fashion-cnn").get();
                     assertThat(seen.getStatus().conditions.get(0).getReason())
-                            .isEqualTo(InferenceDeploymentReconciler.REASON_ROLLING_OUT);
+                            .isEqualTo(Reason.RollingOut.name());
+                });
+
+                // a CompressionPolicy generates a PruningJob for the labelled deployment
+                CompressionPolicy policy = admin.getKubernetesSerialization()
+                        .convertValue(Resources.readYaml("examples/compressionpolicy.yaml"), CompressionPolicy.class);
+                policy.getMetadata().setNamespace(namespace);
+                policy.getSpec().hardwareClasses = new CompressionPolicySpec.HardwareClasses();
+                policy.getSpec().hardwareClasses.names = List.of(job.getSpec().hardwareClass);
+                admin.resource(policy).create();
+                await().atMost(REACTION).untilAsserted(() -> {
+                    assertThat(admin.resources(PruningJob.class).inNamespace(namespace)
+                            .withLabel("pollard.dev/policy", "fashion-models").list().getItems()).singleElement()
+                            .satisfies(pj -> assertThat(pj.getMetadata().getOwnerReferences().get(0).getKind())
+                                    .isEqualTo("CompressionPolicy"));
+                    CompressionPolicy seen = admin.resources(CompressionPolicy.class).inNamespace(namespace)
+                            .withName("fashion-models").get();
+                    assertThat(seen.getStatus().counts.matched).isEqualTo(1);
                 });
             } finally {
                 operator.stop();

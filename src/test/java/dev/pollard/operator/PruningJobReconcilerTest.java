@@ -14,6 +14,7 @@ import dev.pollard.testing.ReconciliationCounter;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Test;
  */
 class PruningJobReconcilerTest {
     private static final String SHA = "a".repeat(64);
+    private static final String SOURCE_SHA = "b".repeat(64);
     private KubernetesClient client;
     private Operator operator;
     private ReconciliationCounter reconciliations;
@@ -54,7 +56,7 @@ class PruningJobReconcilerTest {
         reconciliations = new ReconciliationCounter();
         Operator o = new Operator(c -> c.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withMetrics(reconciliations));
-        o.register(new PruningJobReconciler());
+        o.register(new PruningJobReconciler(OperatorSettings.fromEnvironment()));
         o.start();
         return o;
     }
@@ -77,11 +79,11 @@ class PruningJobReconcilerTest {
             Condition ready = status.conditions.get(0);
             assertThat(ready.getType()).isEqualTo("Ready");
             assertThat(ready.getStatus()).isEqualTo("False");
-            assertThat(ready.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
+            assertThat(ready.getReason()).isEqualTo(Reason.HardwareClassNotFound.name());
             assertThat(ready.getMessage()).contains("HardwareClass '" + hardwareClass + "' not found");
         });
         await().atMost(REACTION).untilAsserted(() -> assertThat(events()).anySatisfy(e -> {
-            assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_HARDWARE_CLASS_NOT_FOUND);
+            assertThat(e.getReason()).isEqualTo(Reason.HardwareClassNotFound.name());
             assertThat(e.getType()).isEqualTo("Warning");
             assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn");
         }));
@@ -92,11 +94,11 @@ class PruningJobReconcilerTest {
         // the Job is created before the status that names it is written
         await().atMost(REACTION).untilAsserted(() -> {
             assertThat(status().conditions.get(0).getReason())
-                    .isIn(PruningJobReconciler.REASON_RUN_STARTED, PruningJobReconciler.REASON_RUNNING);
+                    .isIn(Reason.RunStarted.name(), Reason.Running.name());
             assertThat(status().jobName).isEqualTo(job.getMetadata().getName());
         });
         await().atMost(REACTION).untilAsserted(() -> assertThat(events())
-                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_STARTED)));
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.RunStarted.name())));
         var pod = job.getSpec().getTemplate().getSpec();
         var worker = pod.getContainers().get(0);
         assertThat(worker.getArgs()).startsWith("prune").containsSequence("--target-reduction", "0.4")
@@ -127,7 +129,7 @@ class PruningJobReconcilerTest {
     }
 
     @Test
-    void aSuccessfulRunFillsTheStatusAndDeploysThePrunedModel() {
+    void aSuccessfulRunFillsTheStatusAndLeavesInferenceDeploymentsAlone() {
         createHardwareClass();
         createPruningJob();
         Job job = awaitOneJob();
@@ -141,23 +143,34 @@ class PruningJobReconcilerTest {
         summary.artifact = new PruningJobStatus.Artifact();
         summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/model.onnx";
         summary.artifact.sha256 = SHA;
+        summary.source = new PruningJobStatus.Artifact();
+        summary.source.uri = "pvc://pollard-models/fashion-cnn/model.onnx";
+        summary.source.sha256 = SOURCE_SHA;
         finish(job, true, client.getKubernetesSerialization().asJson(summary));
 
         await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
-            assertThat(status.conditions.get(0).getStatus()).isEqualTo("True");
+            assertThat(condition(status, "Ready").getStatus()).isEqualTo("True");
+            assertThat(condition(status, "Reconciling").getStatus()).isEqualTo("False");
+            assertThat(condition(status, "Stalled").getStatus()).isEqualTo("False");
+            assertThat(status.conditions).allSatisfy(c -> assertThat(c.getObservedGeneration()).isEqualTo(1L));
             assertThat(status.ratios.energyReduction).isEqualTo(0.45);
             assertThat(status.artifact.sha256).isEqualTo(SHA);
+            assertThat(status.source.sha256).isEqualTo(SOURCE_SHA);
             assertThat(status.hardware.hardwareClass).isEqualTo(hardwareClass);
-            assertThat(status.resultsByHardware).singleElement().satisfies(r -> assertThat(r.hardwareClass).isEqualTo(hardwareClass));
+            assertThat(status.resultsByHardware).singleElement().satisfies(r -> {
+                assertThat(r.hardwareClass).isEqualTo(hardwareClass);
+                assertThat(r.sourceSha256).isEqualTo(SOURCE_SHA);
+                assertThat(r.jobName).isEqualTo(job.getMetadata().getName());
+            });
         });
-        InferenceDeployment infd = client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get();
-        assertThat(infd.getSpec().model.sha256).isEqualTo(SHA);
-        assertThat(infd.getSpec().model.uri).isEqualTo(summary.artifact.uri);
-        assertThat(infd.getSpec().hardwareClass).isEqualTo(hardwareClass);
+        await().atMost(REACTION).untilAsserted(() -> assertThat(events())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.RunSucceeded.name())));
+        // the InferenceDeployment named in deployTo reads this result itself: the operator never creates or edits one
+        assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).list().getItems()).isEmpty();
 
-        // a change of the HardwareClass starts a new run for the new hardware; the deployment stays until it succeeds
+        // a change of the HardwareClass starts a new run for the new hardware; the result stays until another succeeds
         client.resources(HardwareClass.class).withName(hardwareClass).edit(h -> {
             h.getSpec().energyModel.tdpWatts = 350.0;
             return h;
@@ -165,10 +178,34 @@ class PruningJobReconcilerTest {
         await().atMost(REACTION).untilAsserted(() -> {
             assertThat(jobs()).hasSize(2);
             assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING); // written after the Job is created
+            assertThat(condition(status(), "Reconciling").getStatus()).isEqualTo("True");
         });
         assertThat(status().resultsByHardware).hasSize(1);
-        assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).withName("fashion-cnn").get()
-                .getSpec().model.sha256).isEqualTo(SHA);
+        assertThat(status().artifact.sha256).isEqualTo(SHA);
+    }
+
+    @Test
+    void aPodThatOnlyCarriesTheJobsLabelsCannotReportForTheRun() {
+        createHardwareClass();
+        createPruningJob();
+        Job job = awaitOneJob();
+        RunSummary forged = new RunSummary();
+        forged.artifact = new PruningJobStatus.Artifact();
+        forged.artifact.uri = "pvc://somebody-else/model.onnx";
+        forged.artifact.sha256 = SHA;
+        // a pod anyone in the namespace could create: the Job's labels, but not owned by the Job
+        Pod stranger = client.resource(new PodBuilder().withNewMetadata().withName("stranger").withNamespace(namespace)
+                .addToLabels("job-name", job.getMetadata().getName()).addToLabels(job.getSpec().getTemplate().getMetadata()
+                        .getLabels()).endMetadata().withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
+        terminate(stranger, true, client.getKubernetesSerialization().asJson(forged));
+        markJobFinished(job, true);
+
+        await().atMost(REACTION).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
+            assertThat(condition(status, "Stalled").getMessage()).contains("the worker finished without a report");
+        });
+        assertThat(status().artifact).isNull();
     }
 
     @Test
@@ -182,7 +219,7 @@ class PruningJobReconcilerTest {
         await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
-            assertThat(status.conditions.get(0).getReason()).isEqualTo(PruningJobReconciler.REASON_RUN_FAILED);
+            assertThat(status.conditions.get(0).getReason()).isEqualTo(Reason.RunFailed.name());
             assertThat(status.conditions.get(0).getMessage()).endsWith(error);
         });
         await().atMost(REACTION).untilAsserted(() -> assertThat(events())
@@ -198,13 +235,19 @@ class PruningJobReconcilerTest {
         return m;
     }
 
-    /** What a kubelet and the Job controller would write when the worker ends with this termination message. */
+    /** What the Job controller and a kubelet would write when the worker ends with this termination message. */
     private void finish(Job job, boolean success, String terminationMessage) {
-        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        var pod = new PodBuilder().withNewMetadata().withName(job.getMetadata().getName() + "-x").withNamespace(namespace)
-                .addToLabels("job-name", job.getMetadata().getName()).endMetadata()
-                .withSpec(job.getSpec().getTemplate().getSpec()).build();
-        client.resource(pod).create();
+        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(job.getMetadata().getName() + "-x")
+                .withNamespace(namespace).addToLabels(job.getSpec().getTemplate().getMetadata().getLabels())
+                .addToLabels("job-name", job.getMetadata().getName())
+                .addNewOwnerReference().withApiVersion("batch/v1").withKind("Job").withName(job.getMetadata().getName())
+                .withUid(job.getMetadata().getUid()).withController(true).endOwnerReference().endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
+        terminate(pod, success, terminationMessage);
+        markJobFinished(job, success);
+    }
+
+    private void terminate(Pod pod, boolean success, String terminationMessage) {
         client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).editStatus(p -> {
             p.getStatus().setPhase(success ? "Succeeded" : "Failed");
             p.getStatus().setContainerStatuses(List.of(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
@@ -213,6 +256,10 @@ class PruningJobReconcilerTest {
                     .endTerminated().endState().build()));
             return p;
         });
+    }
+
+    private void markJobFinished(Job job, boolean success) {
+        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         String type = success ? "Complete" : "Failed";
         String target = success ? "SuccessCriteriaMet" : "FailureTarget";
         client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).editStatus(j -> {
@@ -225,6 +272,10 @@ class PruningJobReconcilerTest {
                     .build());
             return j;
         });
+    }
+
+    private static Condition condition(PruningJobStatus status, String type) {
+        return Conditions.find(status.conditions, type).orElseThrow(() -> new AssertionError("no condition " + type));
     }
 
     private void createPruningJob() {

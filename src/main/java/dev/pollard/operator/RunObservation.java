@@ -1,0 +1,76 @@
+package dev.pollard.operator;
+
+import dev.pollard.api.RunSummary;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * What a run's Job and its pods say, read and nothing else (the Flink operator's observer): the reconciler decides
+ * what to do with it and the status aggregator writes it down.
+ *
+ * @param progress while it runs, what the worker last published
+ * @param report once it has ended, the worker's summary (on failure, its error)
+ * @param failure once it has failed, why, in one line
+ */
+record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progress> progress,
+        Optional<RunSummary> report, String failure) {
+
+    enum Outcome {
+        /** The Job exists but no pod of it runs yet (or it was created in this very reconciliation). */
+        PENDING,
+        RUNNING,
+        SUCCEEDED,
+        FAILED
+    }
+
+    /**
+     * @param job the run's Job; empty when it was only created now
+     * @param pods candidate pods: only those the Job itself controls (by owner UID) are read, never one that merely
+     *     carries its labels
+     * @param progressOf how progress is read from running pods (HTTP in the operator)
+     */
+    static RunObservation observe(String jobName, Optional<Job> job, Collection<Pod> pods,
+            Function<List<Pod>, Optional<RunSummary.Progress>> progressOf) {
+        if (job.isEmpty()) {
+            return new RunObservation(jobName, Outcome.PENDING, Optional.empty(), Optional.empty(), null);
+        }
+        List<Pod> own = pods.stream().filter(p -> controlledBy(p, job.get())).toList();
+        Optional<String> finished = finishedCondition(job.get());
+        if (finished.isEmpty()) {
+            boolean running = own.stream().anyMatch(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
+            return running ? new RunObservation(jobName, Outcome.RUNNING, progressOf.apply(own), Optional.empty(), null)
+                    : new RunObservation(jobName, Outcome.PENDING, Optional.empty(), Optional.empty(), null);
+        }
+        Optional<RunSummary> report = WorkerReports.summary(own);
+        boolean complete = "Complete".equals(finished.get());
+        if (complete && report.isPresent() && report.get().error == null && report.get().artifact != null) {
+            return new RunObservation(jobName, Outcome.SUCCEEDED, Optional.empty(), report, null);
+        }
+        String why = report.map(r -> r.error).orElseGet(() -> complete ? "the worker finished without a report"
+                : job.get().getStatus().getConditions().stream().filter(c -> "Failed".equals(c.getType()))
+                        .map(c -> c.getReason() + ": " + c.getMessage()).findFirst().orElse("the Job failed"));
+        return new RunObservation(jobName, Outcome.FAILED, Optional.empty(), report, why);
+    }
+
+    /** "Complete" or "Failed" once the Job has finished. */
+    static Optional<String> finishedCondition(Job job) {
+        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
+            return Optional.empty();
+        }
+        return job.getStatus().getConditions().stream()
+                .filter(c -> "True".equals(c.getStatus()) && ("Complete".equals(c.getType()) || "Failed".equals(c.getType())))
+                .map(JobCondition::getType).findFirst();
+    }
+
+    private static boolean controlledBy(Pod pod, Job job) {
+        List<OwnerReference> owners = pod.getMetadata().getOwnerReferences();
+        return owners != null && owners.stream().anyMatch(o -> Boolean.TRUE.equals(o.getController())
+                && job.getMetadata().getUid().equals(o.getUid()));
+    }
+}

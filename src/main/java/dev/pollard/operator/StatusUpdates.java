@@ -1,0 +1,85 @@
+package dev.pollard.operator;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * How every reconciler writes status: a status built anew is patched only when it differs from the persisted one, a
+ * change of the Ready condition is announced as an Event once, and the resource the reconciler was given is never
+ * modified (the patch goes out on a copy), so an error half-way reports against the status as it was.
+ */
+final class StatusUpdates {
+    private static final Logger LOG = Logger.getLogger(StatusUpdates.class);
+
+    private StatusUpdates() {
+    }
+
+    static <R extends CustomResource<?, S>, S> UpdateControl<R> patchIfChanged(R resource, S next, Supplier<R> blank,
+            Function<S, List<Condition>> conditions, KubernetesClient client) {
+        if (same(resource.getStatus(), next)) {
+            return UpdateControl.noUpdate();
+        }
+        announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
+                conditions.apply(next), client);
+        return UpdateControl.patchStatus(withStatus(resource, next, blank));
+    }
+
+    /**
+     * A conflict is retried at once without a word (the next reconciliation sees the fresh copy); an invalid spec is
+     * reported and not retried (it waits for the user); anything else is reported and retried with JOSDK's backoff.
+     *
+     * @param errorStatus the status to write, from (invalid spec?, message naming the field or cause)
+     */
+    static <R extends CustomResource<?, S>, S> ErrorStatusUpdateControl<R> onError(R resource, Exception e, Supplier<R> blank,
+            BiFunction<Boolean, String, S> errorStatus, Function<S, List<Condition>> conditions, KubernetesClient client) {
+        if (Errors.conflict(e)) {
+            return ErrorStatusUpdateControl.defaultErrorProcessing();
+        }
+        if (Errors.gone(e)) {
+            return ErrorStatusUpdateControl.<R>noStatusUpdate().withNoRetry(); // deleted meanwhile: nothing to report on
+        }
+        boolean invalid = Errors.invalidSpec(e).isPresent();
+        if (!invalid) {
+            LOG.warnf(e, "reconciling %s %s/%s failed; retrying", resource.getKind(), resource.getMetadata().getNamespace(),
+                    resource.getMetadata().getName());
+        }
+        S next = errorStatus.apply(invalid, Errors.message(e));
+        announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
+                conditions.apply(next), client);
+        ErrorStatusUpdateControl<R> control = ErrorStatusUpdateControl.patchStatus(withStatus(resource, next, blank));
+        return invalid ? control.withNoRetry() : control;
+    }
+
+    /** An Event when the Ready condition's reason or message changed. */
+    private static void announce(CustomResource<?, ?> resource, List<Condition> before, List<Condition> after,
+            KubernetesClient client) {
+        Optional<Condition> was = before == null ? Optional.empty() : Conditions.find(before, Conditions.READY);
+        Optional<Condition> now = Conditions.find(after, Conditions.READY);
+        if (now.isPresent() && (was.isEmpty() || !Objects.equals(was.get().getReason(), now.get().getReason())
+                || !Objects.equals(was.get().getMessage(), now.get().getMessage()))) {
+            EventRecorder.record(client, resource, Reason.valueOf(now.get().getReason()), now.get().getMessage());
+        }
+    }
+
+    private static <R extends CustomResource<?, S>, S> R withStatus(R resource, S status, Supplier<R> blank) {
+        R patch = blank.get();
+        patch.setMetadata(resource.getMetadata());
+        patch.setStatus(status);
+        return patch;
+    }
+
+    static boolean same(Object a, Object b) {
+        return Objects.equals(Serialization.jsonMapper().valueToTree(a), Serialization.jsonMapper().valueToTree(b));
+    }
+}

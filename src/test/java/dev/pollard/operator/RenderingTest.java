@@ -1,0 +1,122 @@
+package dev.pollard.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pollard.api.HardwareClass;
+import dev.pollard.api.InferenceDeployment;
+import dev.pollard.api.InferenceDeploymentStatus;
+import dev.pollard.api.PruningJob;
+import dev.pollard.api.SecretReference;
+import dev.pollard.testing.Resources;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import org.junit.jupiter.api.Test;
+
+/** What the operator renders for a run and for serving, without a cluster: pure functions of the resources. */
+class RenderingTest {
+    private static final OperatorSettings SETTINGS = new OperatorSettings("registry.example/pollard:1.2.3");
+
+    private static <T> T example(String file, Class<T> type) {
+        return Serialization.jsonMapper().convertValue(Resources.readYaml(file), type);
+    }
+
+    private static PruningJob pruningJob() {
+        PruningJob pj = example("examples/pruningjob.yaml", PruningJob.class);
+        pj.getMetadata().setNamespace("team-a");
+        pj.getMetadata().setUid("uid-1");
+        pj.getMetadata().setGeneration(3L);
+        return pj;
+    }
+
+    private static HardwareClass h100() {
+        HardwareClass hwc = example("examples/hardwareclass-h100.yaml", HardwareClass.class);
+        hwc.getMetadata().setGeneration(2L);
+        return hwc;
+    }
+
+    @Test
+    void theWorkerJobRunsPruneAsArgumentsOnTheClassesNodesWithoutCredentials() {
+        PruningJob pj = pruningJob();
+        Job job = PruningRun.render(pj, h100(), SETTINGS);
+        String name = PruningRun.jobName(pj, h100());
+        assertThat(job.getMetadata().getName()).isEqualTo(name).hasSizeLessThanOrEqualTo(63);
+        assertThat(job.getMetadata().getAnnotations()).containsEntry(PruningRun.GENERATION_ANNOTATION, "3")
+                .containsEntry(PruningRun.HARDWARE_GENERATION_ANNOTATION, "2");
+        assertThat(job.getMetadata().getLabels()).containsEntry(PruningRun.JOB_LABEL, "fashion-cnn")
+                .containsEntry(Labels.COMPONENT, PruningRun.COMPONENT).containsEntry(Labels.MANAGED_BY, Labels.OPERATOR);
+        var pod = job.getSpec().getTemplate().getSpec();
+        Container worker = pod.getContainers().get(0);
+        assertThat(worker.getImage()).isEqualTo("registry.example/pollard:1.2.3");
+        assertThat(worker.getCommand()).as("the image's entry point, never a shell").isNullOrEmpty();
+        assertThat(worker.getArgs()).startsWith("prune")
+                .containsSequence("--model-sha256", pj.getSpec().model.sha256)
+                .containsSequence("--out", "/pollard/output/fashion-cnn/pruned-h100/" + name)
+                .containsSequence("--artifact-uri", "pvc://pollard-models/fashion-cnn/pruned-h100/" + name);
+        assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(worker.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(pod.getRestartPolicy()).isEqualTo("Never");
+        assertThat(job.getSpec().getPodFailurePolicy().getRules().get(0).getOnExitCodes().getValues()).contains(2, 3);
+    }
+
+    @Test
+    void aRunIsNamedByGenerationAndHardwareClassGeneration() {
+        PruningJob pj = pruningJob();
+        HardwareClass hwc = h100();
+        String first = PruningRun.jobName(pj, hwc);
+        assertThat(PruningRun.jobName(pj, hwc)).isEqualTo(first);
+        hwc.getMetadata().setGeneration(3L);
+        assertThat(PruningRun.jobName(pj, hwc)).isNotEqualTo(first);
+        pj.getMetadata().setName("x".repeat(80));
+        assertThat(PruningRun.jobName(pj, hwc)).hasSize(63);
+    }
+
+    @Test
+    void theSourceIsServedWithItsCredentialsAPrunedResultFromItsRunsDirectory() {
+        InferenceDeployment infd = example("examples/inferencedeployment.yaml", InferenceDeployment.class);
+        infd.getMetadata().setNamespace("team-a");
+        infd.getSpec().model.uri = "https://models.example/cnn.onnx";
+        infd.getSpec().model.secretRef = new SecretReference("model-token");
+
+        Deployment source = ServingDeployment.render(infd, ServedModels.source(infd), h100().getSpec(), SETTINGS);
+        Container server = source.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(server.getArgs()).containsSequence("--model", "https://models.example/cnn.onnx")
+                .containsSequence("--sha256", infd.getSpec().model.sha256);
+        assertThat(server.getEnv()).filteredOn(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                .singleElement().satisfies(e -> assertThat(e.getValueFrom().getSecretKeyRef().getName()).isEqualTo("model-token"));
+
+        InferenceDeploymentStatus.Model pruned = new InferenceDeploymentStatus.Model();
+        pruned.uri = "pvc://pollard-models/pruned/run-1/model.onnx";
+        pruned.sha256 = "f".repeat(64);
+        pruned.origin = InferenceDeploymentStatus.ORIGIN_PRUNING_JOB;
+        Deployment serving = ServingDeployment.render(infd, pruned, h100().getSpec(), SETTINGS);
+        server = serving.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(server.getArgs()).containsSequence("--model", "/pollard/model/pruned/run-1/model.onnx")
+                .containsSequence("--sha256", "f".repeat(64));
+        assertThat(server.getEnv()).noneMatch(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null);
+        assertThat(serving.getSpec().getTemplate().getMetadata().getAnnotations())
+                .containsEntry(ServingDeployment.MODEL_SHA_ANNOTATION, "f".repeat(64));
+        // a new model is ready before an old pod goes
+        assertThat(serving.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
+        assertThat(serving.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(serving.getSpec().getTemplate().getSpec().getNodeSelector())
+                .containsEntry("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3");
+    }
+
+    @Test
+    void theServiceSelectsTheServingPodsOnTheRuntimesPort() {
+        InferenceDeployment infd = example("examples/inferencedeployment.yaml", InferenceDeployment.class);
+        infd.getMetadata().setNamespace("team-a");
+        Service service = new ServingService().desired(infd, null);
+        assertThat(service.getSpec().getSelector()).isEqualTo(Labels.selector(infd, ServingDeployment.COMPONENT));
+        assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getPort()).isEqualTo(8080);
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("http");
+        });
+    }
+}
