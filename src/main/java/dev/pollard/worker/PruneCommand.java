@@ -8,6 +8,7 @@ import dev.pollard.api.RunSummary;
 import dev.pollard.data.Artifacts;
 import dev.pollard.data.DatasetException;
 import dev.pollard.data.Digests;
+import dev.pollard.data.FashionMnist;
 import dev.pollard.data.Datasets;
 import dev.pollard.data.RemoteFiles;
 import dev.pollard.energy.AnalyticalMeter;
@@ -48,8 +49,9 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--model-sha256", description = "Expected sha256 of the model file: another file fails the run.")
     String modelSha256;
 
-    @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Dataset: a file or "
-            + "directory, or an http(s) URL of one file (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", description = "Dataset: a file or directory, or an http(s) URL of one file (default: "
+            + "Debian's Fashion-MNIST, /usr/share/datasets/fashion-mnist, fetched once into ~/.cache/pollard when it is "
+            + "not installed).")
     String dataset;
 
     @Option(names = "--dataset-format", defaultValue = "idx")
@@ -160,6 +162,9 @@ public class PruneCommand implements Callable<Integer> {
             JsonNode spec = hardwareSpec();
             ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
                     : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
+            if (dataset == null) {
+                dataset = FashionMnist.locate(FashionMnist.INSTALLED, FashionMnist.cached(), System.err).toString();
+            }
             downloads = Files.createTempDirectory("pollard-inputs");
             Source source = loadModel(downloads);
             OnnxModel base = source.model();

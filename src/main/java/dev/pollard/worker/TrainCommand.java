@@ -3,6 +3,7 @@ package dev.pollard.worker;
 import dev.pollard.data.Artifacts;
 import dev.pollard.data.DatasetException;
 import dev.pollard.data.Datasets;
+import dev.pollard.data.FashionMnist;
 import dev.pollard.graph.GraphExecutor;
 import dev.pollard.graph.OnnxModel;
 import dev.pollard.graph.Surgery;
@@ -19,8 +20,8 @@ public class TrainCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "small", description = "small or vgg (default: ${DEFAULT-VALUE}).")
     String arch;
 
-    @Option(names = "--dataset", defaultValue = "/usr/share/datasets/fashion-mnist",
-            description = "Dataset location (default: ${DEFAULT-VALUE}, Debian's dataset-fashion-mnist).")
+    @Option(names = "--dataset", description = "Dataset location (default: Debian's Fashion-MNIST, "
+            + "/usr/share/datasets/fashion-mnist, fetched once into ~/.cache/pollard when it is not installed).")
     Path dataset;
 
     @Option(names = "--dataset-format", defaultValue = "idx", description = "idx, npz, npy or csv (default: ${DEFAULT-VALUE}).")
@@ -49,6 +50,9 @@ public class TrainCommand implements Callable<Integer> {
         Datasets.Splits splits;
         OnnxModel model;
         try {
+            if (dataset == null) {
+                dataset = FashionMnist.locate(FashionMnist.INSTALLED, FashionMnist.cached(), System.err);
+            }
             splits = Datasets.load(dataset, format);
             model = OnnxModel.of(Architectures.build(arch, seed), arch);
         } catch (DatasetException | IllegalArgumentException e) {

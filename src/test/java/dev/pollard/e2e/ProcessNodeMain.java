@@ -1,5 +1,6 @@
 package dev.pollard.e2e;
 
+import dev.pollard.data.FashionMnist;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.InputStream;
@@ -34,7 +35,7 @@ public final class ProcessNodeMain {
             }
         }
         Files.createDirectories(data.resolve("fashion-mnist"));
-        for (Path f : list(Path.of("/usr/share/datasets/fashion-mnist"))) {
+        for (Path f : list(FashionMnist.locate(FashionMnist.INSTALLED, FashionMnist.cached(), System.err))) {
             if (!Files.exists(data.resolve("fashion-mnist").resolve(f.getFileName()))) {
                 Files.copy(f, data.resolve("fashion-mnist").resolve(f.getFileName()));
             }
