@@ -333,6 +333,7 @@ class GitOpsE2E {
         await().atMost(WAIT).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
             InferenceDeployment infd = get(InferenceDeployment.class, "fashion-cnn");
             assertThat(infd.getStatus()).isNotNull();
+            assertThat(infd.getStatus().servedModel).as("%s", infd.getStatus().conditions).isNotNull();
             assertThat(infd.getStatus().servedModel.sha256).isEqualTo(sha256);
             assertThat(infd.getStatus().servedModel.origin).isEqualTo(origin);
             assertThat(ready(infd.getStatus().conditions)).as("%s", infd.getStatus().conditions).isTrue();

@@ -98,7 +98,7 @@ class ServingE2E {
 
     private static List<String> readyPodIps() {
         return client.pods().inNamespace("default").withLabel("app.kubernetes.io/instance", "tiny").list().getItems().stream()
-                .filter(p -> p.getStatus().getConditions().stream()
+                .filter(p -> p.getStatus() != null && p.getStatus().getConditions() != null && p.getStatus().getConditions().stream()
                         .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus())))
                 .map((Pod p) -> p.getStatus().getPodIP()).toList();
     }

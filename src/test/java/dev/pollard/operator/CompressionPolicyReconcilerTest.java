@@ -80,8 +80,12 @@ class CompressionPolicyReconcilerTest {
         });
     }
 
+    /** The policy, its status asserted to be written (so that awaitility polls again until it is). */
     private CompressionPolicy policyNow() {
-        return client.resources(CompressionPolicy.class).inNamespace(namespace).withName("fashion-models").get();
+        CompressionPolicy policy = client.resources(CompressionPolicy.class).inNamespace(namespace).withName("fashion-models")
+                .get();
+        assertThat(policy.getStatus()).as("status written").isNotNull();
+        return policy;
     }
 
     @Test

@@ -94,12 +94,12 @@ class InferenceDeploymentReconcilerTest {
             return d;
         });
         await().atMost(REACTION).untilAsserted(() -> {
-            InferenceDeployment seen = get(namespace);
-            assertThat(ready(namespace).getStatus()).isEqualTo("True");
-            assertThat(seen.getStatus().servedModel.sha256).isEqualTo(sha);
-            assertThat(seen.getStatus().servedModel.origin).isEqualTo("Source");
-            assertThat(seen.getStatus().modelDigest).isEqualTo("sha256:" + sha.substring(0, 12));
-            assertThat(seen.getStatus().readyReplicas).isEqualTo(2);
+            InferenceDeploymentStatus seen = status(namespace);
+            assertThat(Conditions.find(seen.conditions, Conditions.READY).orElseThrow().getStatus()).isEqualTo("True");
+            assertThat(seen.servedModel.sha256).isEqualTo(sha);
+            assertThat(seen.servedModel.origin).isEqualTo("Source");
+            assertThat(seen.modelDigest).isEqualTo("sha256:" + sha.substring(0, 12));
+            assertThat(seen.readyReplicas).isEqualTo(2);
         });
     }
 
@@ -137,8 +137,10 @@ class InferenceDeploymentReconcilerTest {
         String source = infd.getSpec().model.sha256;
         rolledOut(namespace);
         await().atMost(REACTION).untilAsserted(() -> {
-            assertThat(get(namespace).getStatus().servedModel.origin).isEqualTo("Source");
-            assertThat(get(namespace).getStatus().rolloutModel).isNull();
+            InferenceDeploymentStatus status = status(namespace);
+            assertThat(status.servedModel).isNotNull();
+            assertThat(status.servedModel.origin).isEqualTo("Source");
+            assertThat(status.rolloutModel).isNull();
         });
 
         // results offered by a PruningJob: one for another source model, one for this source on another class, one
@@ -156,7 +158,8 @@ class InferenceDeploymentReconcilerTest {
         });
         // rolled out first: the source stays the served model until every replica runs the pruned one
         await().atMost(REACTION).untilAsserted(() -> {
-            InferenceDeploymentStatus status = get(namespace).getStatus();
+            InferenceDeploymentStatus status = status(namespace);
+            assertThat(status.rolloutModel).isNotNull();
             assertThat(status.rolloutModel.sha256).isEqualTo("f".repeat(64));
             assertThat(status.rolloutModel.origin).isEqualTo("PruningJob");
             assertThat(status.rolloutModel.pruningJob).isEqualTo("fashion-cnn");
@@ -170,7 +173,8 @@ class InferenceDeploymentReconcilerTest {
         });
         rolledOut(namespace);
         await().atMost(REACTION).untilAsserted(() -> {
-            InferenceDeploymentStatus status = get(namespace).getStatus();
+            InferenceDeploymentStatus status = status(namespace);
+            assertThat(status.servedModel).isNotNull();
             assertThat(status.servedModel.sha256).isEqualTo("f".repeat(64));
             assertThat(status.previousModel.sha256).isEqualTo(source);
             assertThat(status.rolloutModel).isNull();
@@ -190,8 +194,10 @@ class InferenceDeploymentReconcilerTest {
             i.getSpec().compression.enabled = false;
             return i;
         });
-        await().atMost(REACTION).untilAsserted(() -> assertThat(get(namespace).getStatus().rolloutModel.sha256)
-                .isEqualTo(source));
+        await().atMost(REACTION).untilAsserted(() -> {
+            assertThat(status(namespace).rolloutModel).isNotNull();
+            assertThat(status(namespace).rolloutModel.sha256).isEqualTo(source);
+        });
     }
 
     /** What the Deployment controller reports once every replica of the current template is ready. */
@@ -215,6 +221,13 @@ class InferenceDeploymentReconcilerTest {
         r.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + run + "/model.onnx";
         r.artifact.sha256 = sha;
         return r;
+    }
+
+    /** The status, asserted to be written (so that awaitility polls again until it is). */
+    private static InferenceDeploymentStatus status(String namespace) {
+        InferenceDeploymentStatus status = get(namespace).getStatus();
+        assertThat(status).as("status written").isNotNull();
+        return status;
     }
 
     private static InferenceDeployment get(String namespace) {

@@ -305,8 +305,12 @@ class PruningJobReconcilerTest {
         return client.batch().v1().jobs().inNamespace(namespace).list().getItems();
     }
 
+    /** The status, asserted to be written: a poll that comes before it fails as an assertion, so awaitility polls again. */
     private PruningJobStatus status() {
-        return client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get().getStatus();
+        PruningJobStatus status = client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get()
+                .getStatus();
+        assertThat(status).as("status written").isNotNull();
+        return status;
     }
 
     private List<Event> events() {
