@@ -20,6 +20,11 @@ public class PollardCommand implements Runnable {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
+        // PyTorch would start a thread per core of the node; a worker gets what its container may use (the JVM reads the
+        // CPU limit from its cgroup)
+        if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        }
     }
 
     @Spec

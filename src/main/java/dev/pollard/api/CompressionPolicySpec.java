@@ -10,6 +10,7 @@ import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import java.util.List;
 
 /** Which deployments to keep pruned, for which hardware, and how every run it generates is configured. */
@@ -106,6 +107,15 @@ public class CompressionPolicySpec {
         @Required
         @JsonPropertyDescription("Where pruned models are written; each run writes into a subdirectory named after its Job.")
         public PruningJobSpec.Output output;
+
+        @Default("21600")
+        @Min(10)
+        @Max(604800)
+        @JsonPropertyDescription("Longest a run may take, in seconds (default 6 hours).")
+        public Integer runDeadlineSeconds;
+
+        @JsonPropertyDescription("CPU and memory requests and limits of the workers (default: the HardwareClass's).")
+        public ResourceRequirements resources;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -8,6 +8,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Toleration;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,10 @@ public class HardwareClassSpec {
     @Required
     @JsonPropertyDescription("Datasheet figures for the analytical energy model.")
     public EnergyModel energyModel;
+
+    @JsonPropertyDescription("CPU and memory requests and limits of pruning workers on this class (a PruningJob's "
+            + "spec.resources overrides them; the operator's defaults apply when both are unset). GPUs come from gpu.")
+    public ResourceRequirements workerResources;
 
     public enum Meter {
         @JsonProperty("nvml") NVML,

@@ -9,6 +9,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 
 /** What to compress and under which limits. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -42,6 +43,17 @@ public class PruningJobSpec {
     @Required
     @JsonPropertyDescription("Where the pruned ONNX model and its report are written.")
     public Output output;
+
+    @Default("21600")
+    @Min(10)
+    @Max(604800)
+    @JsonPropertyDescription("Longest a run may take, in seconds (the Job's activeDeadlineSeconds; default 6 hours): a "
+            + "run past it is stopped and fails with that reason, so a hung worker never holds a GPU for good.")
+    public Integer runDeadlineSeconds;
+
+    @JsonPropertyDescription("CPU and memory requests and limits of the worker (default: the HardwareClass's "
+            + "workerResources, else the operator's defaults). GPUs come from the HardwareClass.")
+    public ResourceRequirements resources;
 
     @Pattern(Patterns.DNS_SUBDOMAIN)
     @JsonPropertyDescription("Name of an InferenceDeployment in this namespace that may serve this job's results: it "

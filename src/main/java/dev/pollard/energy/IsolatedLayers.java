@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.OrtSessions;
 import dev.pollard.graph.ShapeInference;
 import dev.pollard.graph.Tensor;
 import com.google.protobuf.ByteString;
@@ -156,7 +157,7 @@ public final class IsolatedLayers {
             ShapeInference shapes, Map<String, Integer> types) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> feeds = new HashMap<>();
-        try (OrtSession session = env.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions())) {
+        try (OrtSession session = env.createSession(model.proto().toByteArray(), OrtSessions.options())) {
             Random random = new Random(1);
             for (OnnxMl.ValueInfoProto in : model.proto().getGraph().getInputList()) {
                 feeds.put(in.getName(), tensor(env, random, types.getOrDefault(in.getName(), FLOAT), shapes.shape(in.getName())));

@@ -33,7 +33,7 @@ public final class OrtLatency {
         List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
         try {
             for (OnnxModel model : models) {
-                OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+                OrtSession.SessionOptions options = OrtSessions.options();
                 // ONNX Runtime's threads spin after a run by default: an idle session's spinning would slow the others
                 options.addConfigEntry("session.intra_op.allow_spinning", "0");
                 sessions.add(env.createSession(model.proto().toByteArray(), options));

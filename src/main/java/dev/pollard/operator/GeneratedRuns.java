@@ -55,6 +55,8 @@ final class GeneratedRuns {
         spec.accuracy = copy(template.accuracy, PruningJobSpec.AccuracyTolerance.class);
         spec.strategy = copy(template.strategy, PruningJobSpec.Strategy.class);
         spec.output = copy(template.output, PruningJobSpec.Output.class);
+        spec.runDeadlineSeconds = template.runDeadlineSeconds;
+        spec.resources = copy(template.resources, io.fabric8.kubernetes.api.model.ResourceRequirements.class);
 
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(Labels.NAME, "pollard");

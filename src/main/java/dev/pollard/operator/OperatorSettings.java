@@ -1,15 +1,62 @@
 package dev.pollard.operator;
 
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.Map;
+import java.util.function.Function;
 
-/** Settings the operator reads from its environment once, at start (set in manifests/06-deployment.yaml). */
-public record OperatorSettings(String workerImage) {
+/**
+ * Settings the operator reads from its environment once, at start (set by the Helm chart or manifests/06-deployment.yaml).
+ *
+ * @param workerImage image of worker and serving pods
+ * @param workerResources CPU and memory of a worker when neither its PruningJob nor its HardwareClass says
+ * @param scratchLimit size limit of a worker's scratch volume (/tmp: downloads, temporary files)
+ * @param finishedRunTtlSeconds how long a finished run's Job stays (its result is in the PruningJob's status)
+ */
+public record OperatorSettings(String workerImage, ResourceRequirements workerResources, Quantity scratchLimit,
+        int finishedRunTtlSeconds) {
     static final String DEFAULT_IMAGE = "ghcr.io/pollard-dev/pollard:0.1.0";
 
     public static OperatorSettings fromEnvironment() {
-        String image = System.getenv("POLLARD_WORKER_IMAGE");
-        return new OperatorSettings(image == null || image.isBlank() ? DEFAULT_IMAGE : image);
+        return from(System::getenv);
+    }
+
+    /** From variables (POLLARD_*); a value that does not parse stops the operator with the variable's name. */
+    static OperatorSettings from(Function<String, String> environment) {
+        Function<String, String> get = name -> {
+            String value = environment.apply(name);
+            return value == null || value.isBlank() ? null : value.strip();
+        };
+        String image = get.apply("POLLARD_WORKER_IMAGE");
+        ResourceRequirements resources = new ResourceRequirementsBuilder()
+                .withRequests(Map.of("cpu", quantity(get, "POLLARD_WORKER_CPU_REQUEST", "2"),
+                        "memory", quantity(get, "POLLARD_WORKER_MEMORY_REQUEST", "4Gi")))
+                .withLimits(Map.of("cpu", quantity(get, "POLLARD_WORKER_CPU_LIMIT", "8"),
+                        "memory", quantity(get, "POLLARD_WORKER_MEMORY_LIMIT", "16Gi")))
+                .build();
+        String ttl = get.apply("POLLARD_FINISHED_RUN_TTL_SECONDS");
+        int ttlSeconds;
+        try {
+            ttlSeconds = ttl == null ? 7 * 24 * 3600 : Integer.parseInt(ttl);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("POLLARD_FINISHED_RUN_TTL_SECONDS: '" + ttl + "' is not a number of seconds");
+        }
+        return new OperatorSettings(image == null ? DEFAULT_IMAGE : image, resources,
+                quantity(get, "POLLARD_WORKER_SCRATCH_LIMIT", "20Gi"), ttlSeconds);
+    }
+
+    private static Quantity quantity(Function<String, String> get, String name, String fallback) {
+        String value = get.apply(name);
+        try {
+            Quantity q = new Quantity(value == null ? fallback : value);
+            Quantity.getAmountInBytes(q); // parses it: a typo fails here, at start, not in every pod
+            return q;
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new IllegalArgumentException(name + ": '" + value + "' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)");
+        }
     }
 
     /** What the reconcilers are given in the running operator. */

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -31,6 +32,8 @@ final class PruningRun {
     static final int EXIT_INVALID_INPUT = 2;
     /** Exit code when the HardwareClass's meter cannot be used on the node. */
     static final int EXIT_METER_UNAVAILABLE = 3;
+    /** The schema's default of spec.runDeadlineSeconds, for objects that did not come through the API server. */
+    static final long DEFAULT_DEADLINE_SECONDS = 21600;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private PruningRun() {
@@ -96,12 +99,13 @@ final class PruningRun {
                     .ifPresent(volumes::add);
             location.mount().ifPresent(mounts::add);
         }
-        volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+        volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().withSizeLimit(settings.scratchLimit()).endEmptyDir()
+                .build());
         mounts.add(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
 
         var container = new ContainerBuilder().withName("worker").withImage(settings.workerImage()).withArgs(args).withEnv(env)
                 .addNewPort().withName("progress").withContainerPort(PROGRESS_PORT).endPort()
-                .withResources(ServingDeployment.resources(null, hwc.getSpec()))
+                .withResources(ServingDeployment.resources(workerResources(spec, hwc, settings), hwc.getSpec()))
                 .withVolumeMounts(mounts)
                 .withSecurityContext(PodSecurity.container())
                 .withTerminationMessagePath("/dev/termination-log")
@@ -122,6 +126,10 @@ final class PruningRun {
                 .withLabels(labels).withAnnotations(annotations).endMetadata()
                 .withNewSpec()
                 .withBackoffLimit(2)
+                // a hung worker must not hold a GPU for good; a finished Job goes after a while (its result is in status)
+                .withActiveDeadlineSeconds(spec.runDeadlineSeconds == null ? DEFAULT_DEADLINE_SECONDS
+                        : spec.runDeadlineSeconds.longValue())
+                .withTtlSecondsAfterFinished(settings.finishedRunTtlSeconds())
                 // retrying cannot fix bad input or a node without the required meter: fail the Job at once
                 .withNewPodFailurePolicy()
                 .addNewRule().withAction("FailJob").withNewOnExitCodes().withContainerName("worker").withOperator("In")
@@ -130,6 +138,14 @@ final class PruningRun {
                 .withNewTemplate().withNewMetadata().withLabels(labels).withAnnotations(annotations).endMetadata()
                 .withSpec(pod).endTemplate()
                 .endSpec().build();
+    }
+
+    /** CPU and memory of the worker: the PruningJob's, else its HardwareClass's, else the operator's defaults. */
+    static ResourceRequirements workerResources(PruningJobSpec spec, HardwareClass hwc, OperatorSettings settings) {
+        if (spec.resources != null) {
+            return spec.resources;
+        }
+        return hwc.getSpec().workerResources != null ? hwc.getSpec().workerResources : settings.workerResources();
     }
 
     private static void strategyArguments(PruningJobSpec.Strategy strategy, List<String> args) {

@@ -54,7 +54,11 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
         }
         String why = report.map(r -> r.error).orElseGet(() -> complete ? "the worker finished without a report"
                 : job.get().getStatus().getConditions().stream().filter(c -> "Failed".equals(c.getType()))
-                        .map(c -> c.getReason() + ": " + c.getMessage()).findFirst().orElse("the Job failed"));
+                        .map(c -> "DeadlineExceeded".equals(c.getReason())
+                                ? "the run took longer than spec.runDeadlineSeconds (" + job.get().getSpec().getActiveDeadlineSeconds()
+                                        + " s) and was stopped"
+                                : c.getReason() + ": " + c.getMessage())
+                        .findFirst().orElse("the Job failed"));
         return new RunObservation(jobName, Outcome.FAILED, Optional.empty(), report, why);
     }
 

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.pollard.data.Dataset;
 import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.OrtSessions;
 import java.nio.FloatBuffer;
 import java.util.Map;
 
@@ -18,7 +19,7 @@ public final class OrtEvaluation {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         String input = model.inputs().get(0).name();
         long correct = 0;
-        try (OrtSession session = env.createSession(model.proto().toByteArray(), new OrtSession.SessionOptions())) {
+        try (OrtSession session = env.createSession(model.proto().toByteArray(), OrtSessions.options())) {
             for (int from = 0; from < data.size(); from += batchSize) {
                 Dataset b = data.slice(from, batchSize);
                 try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(b.features()), FineTuner.shape(b).getShape());

@@ -122,6 +122,8 @@ class CrdAdmissionTest {
                         .put("format", "idx"), "spec.dataset", "an idx dataset is a directory"),
                 new Invalid("output.uri over http", s -> obj(s, "output").put("uri", "https://example.com/out"),
                         "spec.output.uri", "should match"),
+                new Invalid("runDeadlineSeconds below 10", s -> s.put("runDeadlineSeconds", 5),
+                        "spec.runDeadlineSeconds", "greater than or equal to 10"),
                 new Invalid("learningRate = 0", s -> obj(obj(s, "strategy"), "fineTuning").put("learningRate", 0),
                         "spec.strategy.fineTuning.learningRate", "greater than 0"))
                 .map(Arguments::of);

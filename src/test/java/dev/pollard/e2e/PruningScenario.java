@@ -249,6 +249,26 @@ abstract class PruningScenario {
     }
 
 
+    @Test
+    @Order(4)
+    void aRunPastItsDeadlineIsStoppedAndFailsWithThatReason() throws Exception {
+        // held before its first step, the worker cannot finish first, however fast the machine
+        holdWorker("deadline", args -> "Profiling".equals(args.get(0)));
+        createExample("deadline", pj -> {
+            pj.getSpec().runDeadlineSeconds = 10;
+            pj.getSpec().deployTo = null;
+        });
+        await().atMost(RUN).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            PruningJobStatus status = status("deadline");
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
+            assertThat(Conditions.whenTrue(status.conditions, Conditions.STALLED).orElseThrow().getMessage())
+                    .endsWith("failed: the run took longer than spec.runDeadlineSeconds (10 s) and was stopped");
+        });
+        assertThat(client.batch().v1().jobs().inNamespace("deadline").list().getItems()).singleElement()
+                .satisfies(job -> assertThat(job.getStatus().getConditions()).anySatisfy(c ->
+                        assertThat(c.getReason()).isEqualTo("DeadlineExceeded")));
+    }
+
     /** The example PruningJob in a namespace of its own (claims included), changed by {@code change}. */
     private PruningJob createExample(String namespace, Consumer<PruningJob> change) throws Exception {
         if (!namespace.equals("default")) {
@@ -300,6 +320,7 @@ abstract class PruningScenario {
             assertThat(infd.getSpec().model.uri).isEqualTo(source.uri);
             assertThat(infd.getSpec().model.sha256).isEqualTo(source.sha256);
             assertThat(infd.getStatus()).isNotNull();
+            assertThat(infd.getStatus().servedModel).as("%s", infd.getStatus().conditions).isNotNull();
             assertThat(infd.getStatus().servedModel.sha256).isEqualTo(artifact.sha256);
             assertThat(infd.getStatus().servedModel.uri).isEqualTo(artifact.uri);
             assertThat(infd.getStatus().servedModel.origin).isEqualTo("PruningJob");

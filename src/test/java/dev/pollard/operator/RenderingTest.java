@@ -1,6 +1,7 @@
 package dev.pollard.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
@@ -10,15 +11,18 @@ import dev.pollard.api.SecretReference;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** What the operator renders for a run and for serving, without a cluster: pure functions of the resources. */
 class RenderingTest {
-    private static final OperatorSettings SETTINGS = new OperatorSettings("registry.example/pollard:1.2.3");
+    private static final OperatorSettings SETTINGS = OperatorSettings.from(Map.of(
+            "POLLARD_WORKER_IMAGE", "registry.example/pollard:1.2.3", "POLLARD_WORKER_SCRATCH_LIMIT", "5Gi")::get);
 
     private static <T> T example(String file, Class<T> type) {
         return Serialization.jsonMapper().convertValue(Resources.readYaml(file), type);
@@ -62,6 +66,43 @@ class RenderingTest {
         assertThat(worker.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(pod.getRestartPolicy()).isEqualTo("Never");
         assertThat(job.getSpec().getPodFailurePolicy().getRules().get(0).getOnExitCodes().getValues()).contains(2, 3);
+    }
+
+    @Test
+    void aRunIsBoundedInTimeCpuMemoryAndScratchAndItsJobGoesAfterAWhile() {
+        PruningJob pj = pruningJob();
+        HardwareClass hwc = h100();
+        Job job = PruningRun.render(pj, hwc, SETTINGS);
+        assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(21600L);
+        assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(7 * 24 * 3600);
+        var pod = job.getSpec().getTemplate().getSpec();
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("tmp")).singleElement()
+                .satisfies(v -> assertThat(v.getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("5Gi")));
+        // the operator's defaults, plus the class's GPU
+        var resources = pod.getContainers().get(0).getResources();
+        assertThat(resources.getRequests()).containsEntry("cpu", new Quantity("2")).containsEntry("memory", new Quantity("4Gi"));
+        assertThat(resources.getLimits()).containsEntry("cpu", new Quantity("8")).containsEntry("memory", new Quantity("16Gi"))
+                .containsEntry("nvidia.com/gpu", new Quantity("1"));
+        // the class's worker resources, then the job's own, override them
+        hwc.getSpec().workerResources = new ResourceRequirementsBuilder().addToLimits("memory", new Quantity("64Gi")).build();
+        assertThat(PruningRun.render(pj, hwc, SETTINGS).getSpec().getTemplate().getSpec().getContainers().get(0).getResources()
+                .getLimits()).containsEntry("memory", new Quantity("64Gi")).containsEntry("nvidia.com/gpu", new Quantity("1"))
+                .doesNotContainKey("cpu");
+        pj.getSpec().resources = new ResourceRequirementsBuilder().addToLimits("memory", new Quantity("3Gi")).build();
+        pj.getSpec().runDeadlineSeconds = 600;
+        Job own = PruningRun.render(pj, hwc, SETTINGS);
+        assertThat(own.getSpec().getTemplate().getSpec().getContainers().get(0).getResources().getLimits())
+                .containsEntry("memory", new Quantity("3Gi"));
+        assertThat(own.getSpec().getActiveDeadlineSeconds()).isEqualTo(600L);
+        assertThat(pj.getSpec().resources.getLimits()).as("the spec is not changed by rendering").doesNotContainKey("nvidia.com/gpu");
+    }
+
+    @Test
+    void operatorSettingsThatDoNotParseNameTheirVariable() {
+        assertThatThrownBy(() -> OperatorSettings.from(Map.of("POLLARD_WORKER_MEMORY_LIMIT", "lots")::get))
+                .hasMessage("POLLARD_WORKER_MEMORY_LIMIT: 'lots' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)");
+        assertThatThrownBy(() -> OperatorSettings.from(Map.of("POLLARD_FINISHED_RUN_TTL_SECONDS", "a week")::get))
+                .hasMessage("POLLARD_FINISHED_RUN_TTL_SECONDS: 'a week' is not a number of seconds");
     }
 
     @Test
