@@ -6,7 +6,7 @@
 #   e2e/process-node.sh [NODE_NAME] [DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -f target/quarkus-app/quarkus-run.jar && -d target/test-classes ]] || mvn -B -q -o package -DskipTests
+[[ -f target/quarkus-app/quarkus-run.jar && -d target/test-classes ]] || mvn -B -q package -DskipTests
 cp="$(mktemp)"
-mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp" >/dev/null
+mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp" >/dev/null
 exec java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "target/test-classes:target/classes:$(cat "$cp")" dev.pollard.e2e.ProcessNodeMain "$@"

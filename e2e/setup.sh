@@ -3,6 +3,7 @@
 #   - Debian packages: the Fashion-MNIST dataset, gcc (fake NVML library), Go (control plane build), Lua 5.1 (Argo CD
 #     health checks)
 #   - a real Kubernetes control plane + etcd built from their Go modules (e2e/build-k8s.sh, cached under ~/.cache/pollard)
+#   - helm from its Go module (e2e/build-helm.sh) and the Prometheus Operator's monitor CRDs (e2e/fetch-monitoring-crds.sh)
 #   - ONNX exports of real architectures made with PyTorch from PyPI (fixtures/make-fixtures.sh, cached likewise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,8 @@ if ((${#missing[@]})); then
 fi
 
 e2e/build-k8s.sh >/dev/null
+e2e/build-helm.sh >/dev/null
+e2e/fetch-monitoring-crds.sh >/dev/null
 fixtures/make-fixtures.sh >/dev/null
-echo "setup: ready (control plane: $(e2e/build-k8s.sh); fixtures: $(fixtures/make-fixtures.sh))" >&2
+echo "setup: ready (control plane: $(e2e/build-k8s.sh); helm: $(e2e/build-helm.sh);" \
+  "monitoring CRDs: $(e2e/fetch-monitoring-crds.sh); fixtures: $(fixtures/make-fixtures.sh))" >&2

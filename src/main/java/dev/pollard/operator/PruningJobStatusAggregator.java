@@ -84,7 +84,9 @@ final class PruningJobStatusAggregator {
                 return state(State.RECONCILING, Reason.RunStarted, "Job " + run.jobName() + " started for " + hardware);
             }
             case RUNNING -> {
-                next.phase = Phase.PRUNING;
+                // until the worker answers, it is loading and measuring: Profiling (or whatever it said last)
+                next.phase = previous.phase == Phase.PRUNING && run.jobName().equals(previous.jobName) ? Phase.PRUNING
+                        : Phase.PROFILING;
                 run.progress().ifPresent(p -> {
                     next.phase = "Profiling".equals(p.phase) ? Phase.PROFILING : Phase.PRUNING;
                     next.progress = new PruningJobStatus.Progress();

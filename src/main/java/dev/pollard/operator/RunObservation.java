@@ -22,7 +22,7 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
         Optional<RunSummary> report, String failure) {
 
     enum Outcome {
-        /** The Job exists but no pod of it runs yet (or it was created in this very reconciliation). */
+        /** The Job exists but no pod of it has started yet (or it was created in this very reconciliation). */
         PENDING,
         RUNNING,
         SUCCEEDED,
@@ -43,8 +43,11 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
         List<Pod> own = pods.stream().filter(p -> controlledBy(p, job.get())).toList();
         Optional<String> finished = finishedCondition(job.get());
         if (finished.isEmpty()) {
-            boolean running = own.stream().anyMatch(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
-            return running ? new RunObservation(jobName, Outcome.RUNNING, progressOf.apply(own), Optional.empty(), null)
+            // started once a pod of it runs; a pod that has ended while the Job controller has not yet said how is still
+            // the run going (not back to pending)
+            boolean started = own.stream().anyMatch(p -> p.getStatus() != null
+                    && List.of("Running", "Succeeded", "Failed").contains(p.getStatus().getPhase()));
+            return started ? new RunObservation(jobName, Outcome.RUNNING, progressOf.apply(own), Optional.empty(), null)
                     : new RunObservation(jobName, Outcome.PENDING, Optional.empty(), Optional.empty(), null);
         }
         Optional<RunSummary> report = WorkerReports.summary(own);

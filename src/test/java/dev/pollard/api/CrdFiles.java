@@ -25,12 +25,16 @@ public final class CrdFiles {
     public static final List<Class<? extends HasMetadata>> KINDS =
             List.of(PruningJob.class, InferenceDeployment.class, HardwareClass.class, CompressionPolicy.class);
 
-    /** Where the committed copies live, relative to the repository root: crds/NAME.yaml and manifests/02-crd-NAME.yaml. */
+    /**
+     * Where the committed copies live, relative to the repository root: crds/NAME.yaml, manifests/02-crd-NAME.yaml and the
+     * Helm chart's charts/pollard/crds/NAME.yaml.
+     */
     public static Map<Path, String> committedCopies(Map<String, String> generated) {
         Map<Path, String> copies = new TreeMap<>();
         generated.forEach((name, yaml) -> {
             copies.put(Path.of("crds", name + ".yaml"), yaml);
             copies.put(Path.of("manifests", "02-crd-" + name + ".yaml"), yaml);
+            copies.put(Path.of("charts", "pollard", "crds", name + ".yaml"), yaml);
         });
         return copies;
     }

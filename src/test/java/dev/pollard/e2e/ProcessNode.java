@@ -83,6 +83,21 @@ public final class ProcessNode implements AutoCloseable {
         return name;
     }
 
+    /**
+     * What losing a node does to a pod: its process dies at once (SIGKILL, no shutdown hooks) and the pod is gone; its
+     * controller (a Deployment, a Job) makes a replacement.
+     */
+    public void killPod(String namespace, String podName) throws InterruptedException {
+        RunningPod running = pods.values().stream().filter(p -> p.pod.getMetadata().getNamespace().equals(namespace)
+                && p.pod.getMetadata().getName().equals(podName)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + podName + " runs here"));
+        running.killed = true; // no restart, no status write from here on
+        Process process = running.process;
+        process.destroyForcibly();
+        process.waitFor();
+        client.pods().inNamespace(namespace).withName(podName).withGracePeriod(0).delete();
+    }
+
     /** The directory standing for a PVC's volume. */
     public Path claimDir(String claim) {
         return root.resolve("pvc").resolve(claim);
@@ -262,9 +277,10 @@ public final class ProcessNode implements AutoCloseable {
             }
         }
 
-        private Map<String, String> environment() {
+        private Map<String, String> environment() throws IOException {
             Map<String, String> env = new LinkedHashMap<>();
             env.put("HOME", dir.toString());
+            serviceAccountCredentials(env);
             for (EnvVar e : container.getEnv() == null ? List.<EnvVar>of() : container.getEnv()) {
                 String value = e.getValue();
                 if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null) {
@@ -286,6 +302,30 @@ public final class ProcessNode implements AutoCloseable {
                 }
             }
             return env;
+        }
+
+        /**
+         * What a kubelet gives a pod that mounts its service account's token: a token of that account (TokenRequest, as
+         * the kubelet asks for it), the cluster's CA and the API server's address, where the Kubernetes client looks for
+         * them in a pod (its KUBERNETES_* variables instead of /var/run/secrets, which a process here cannot own).
+         */
+        private void serviceAccountCredentials(Map<String, String> env) throws IOException {
+            String account = pod.getSpec().getServiceAccountName();
+            if (account == null || Boolean.FALSE.equals(pod.getSpec().getAutomountServiceAccountToken())) {
+                return;
+            }
+            String token = client.serviceAccounts().inNamespace(pod.getMetadata().getNamespace()).withName(account)
+                    .tokenRequest(new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder().withNewSpec()
+                            .withExpirationSeconds(24 * 3600L).endSpec().build())
+                    .getStatus().getToken();
+            Path tokenFile = Files.createDirectories(dir.resolve("serviceaccount")).resolve("token");
+            Files.writeString(tokenFile, token);
+            URI server = URI.create(client.getMasterUrl().toString());
+            env.put("KUBERNETES_SERVICE_HOST", server.getHost());
+            env.put("KUBERNETES_SERVICE_PORT", Integer.toString(server.getPort()));
+            env.put("KUBERNETES_AUTH_SERVICEACCOUNT_TOKEN", tokenFile.toString());
+            env.put("KUBERNETES_CERTS_CA_FILE", client.getConfiguration().getCaCertFile());
+            env.put("KUBERNETES_NAMESPACE", pod.getMetadata().getNamespace());
         }
 
         /** Kubernetes' $(VAR) expansion of arguments from the container's environment. */
@@ -372,6 +412,9 @@ public final class ProcessNode implements AutoCloseable {
                 restarts++;
                 ready = false;
                 executor.schedule(() -> {
+                    if (killed) {
+                        return; // deleted while it waited for its restart
+                    }
                     try {
                         launch();
                     } catch (IOException e) {

@@ -142,6 +142,7 @@ class InstallManifestsTest {
                     assertThat(admin.services().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
                     InferenceDeployment seen = admin.resources(InferenceDeployment.class).inNamespace(namespace)
                             .withName("fashion-cnn").get();
+                    assertThat(seen.getStatus()).as("status written").isNotNull();
                     assertThat(seen.getStatus().conditions.get(0).getReason())
                             .isEqualTo(Reason.RollingOut.name());
                 });
@@ -160,6 +161,7 @@ class InstallManifestsTest {
                                     .isEqualTo("CompressionPolicy"));
                     CompressionPolicy seen = admin.resources(CompressionPolicy.class).inNamespace(namespace)
                             .withName("fashion-models").get();
+                    assertThat(seen.getStatus()).as("status written").isNotNull();
                     assertThat(seen.getStatus().counts.matched).isEqualTo(1);
                 });
             } finally {
