@@ -9,17 +9,19 @@ import dev.pollard.api.PruningJob;
 import dev.pollard.operator.Conditions.State;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -37,9 +39,21 @@ import java.util.stream.Collectors;
  * deployment that no longer matches. Deleting the policy deletes its runs through their owner references.
  */
 @ControllerConfiguration(name = CompressionPolicyReconciler.NAME, fieldManager = Labels.OPERATOR)
-public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy> {
+public class CompressionPolicyReconciler implements ConfigurableReconciler<CompressionPolicy> {
     public static final String NAME = "compressionpolicy";
     private static final String TARGETS = "targets";
+
+    private final OperatorSettings settings;
+
+    @Inject
+    public CompressionPolicyReconciler(OperatorSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public void updateConfigurationFrom(ControllerConfigurationOverrider<CompressionPolicy> configuration) {
+        settings.watch(configuration);
+    }
 
     @Override
     public List<EventSource<?, CompressionPolicy>> prepareEventSources(EventSourceContext<CompressionPolicy> context) {
@@ -124,7 +138,7 @@ public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy
                 .contains(r.phase) && !"Waiting".equals(r.phase)).count();
         next.counts.succeeded = (int) rows.stream().filter(r -> "Succeeded".equals(r.phase)).count();
         next.conditions = conditions(policy, next, suspended, failureLimitReached, rows.size());
-        return StatusUpdates.patchIfChanged(policy, next, CompressionPolicy::new, s -> s.conditions, client);
+        return StatusUpdates.patchIfChanged(policy, next, CompressionPolicy::new, s -> s.conditions, context);
     }
 
     /** The classes a target is compressed for: the policy's names or selector, else the target's own class. */
@@ -234,6 +248,6 @@ public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy
                     (invalid ? Reason.InvalidSpec : Reason.ReconcileError).name(), invalid ? message : message + " (retrying)",
                     policy.getMetadata().getGeneration());
             return next;
-        }, s -> s.conditions, context.getClient());
+        }, s -> s.conditions, context);
     }
 }

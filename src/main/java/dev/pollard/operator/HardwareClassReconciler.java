@@ -26,7 +26,7 @@ public class HardwareClassReconciler implements Reconciler<HardwareClass> {
         String what = (spec.gpu == null ? "CPU only" : (spec.gpu.count == null ? 1 : spec.gpu.count) + " x " + spec.gpu.product
                 + " per pod") + ", metered by " + (spec.meter == null ? "analytical" : spec.meter.name().toLowerCase());
         return StatusUpdates.patchIfChanged(hwc, status(hwc, State.READY, Reason.Accepted, what), HardwareClass::new,
-                s -> s.conditions, context.getClient());
+                s -> s.conditions, context);
     }
 
     @Override
@@ -34,7 +34,7 @@ public class HardwareClassReconciler implements Reconciler<HardwareClass> {
             Exception e) {
         return StatusUpdates.onError(hwc, e, HardwareClass::new, (invalid, message) -> status(hwc,
                 invalid ? State.STALLED : State.RECONCILING, invalid ? Reason.InvalidSpec : Reason.ReconcileError, message),
-                s -> s.conditions, context.getClient());
+                s -> s.conditions, context);
     }
 
     private static HardwareClassStatus status(HardwareClass hwc, State state, Reason reason, String message) {

@@ -5,18 +5,19 @@ import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.PruningJob;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +31,7 @@ import java.util.Set;
 @Workflow(explicitInvocation = true, dependents = {
         @Dependent(name = "deployment", type = ServingDeployment.class),
         @Dependent(name = "service", type = ServingService.class)})
-public class InferenceDeploymentReconciler implements Reconciler<InferenceDeployment> {
+public class InferenceDeploymentReconciler implements ConfigurableReconciler<InferenceDeployment> {
     public static final String NAME = "inferencedeployment";
 
     private final OperatorSettings settings;
@@ -38,6 +39,11 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
     @Inject
     public InferenceDeploymentReconciler(OperatorSettings settings) {
         this.settings = settings;
+    }
+
+    @Override
+    public void updateConfigurationFrom(ControllerConfigurationOverrider<InferenceDeployment> configuration) {
+        settings.watch(configuration);
     }
 
     @Override
@@ -75,7 +81,7 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
 
     private static UpdateControl<InferenceDeployment> update(InferenceDeployment infd, InferenceDeploymentStatus next,
             Context<InferenceDeployment> context) {
-        return StatusUpdates.patchIfChanged(infd, next, InferenceDeployment::new, s -> s.conditions, context.getClient());
+        return StatusUpdates.patchIfChanged(infd, next, InferenceDeployment::new, s -> s.conditions, context);
     }
 
     @Override
@@ -83,6 +89,6 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
             Context<InferenceDeployment> context, Exception e) {
         return StatusUpdates.onError(infd, e, InferenceDeployment::new,
                 (invalid, message) -> new InferenceDeploymentStatusAggregator(infd).error(invalid, message),
-                s -> s.conditions, context.getClient());
+                s -> s.conditions, context);
     }
 }

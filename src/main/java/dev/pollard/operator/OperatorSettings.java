@@ -5,7 +5,12 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.function.Function;
 
 /**
@@ -15,9 +20,11 @@ import java.util.function.Function;
  * @param workerResources CPU and memory of a worker when neither its PruningJob nor its HardwareClass says
  * @param scratchLimit size limit of a worker's scratch volume (/tmp: downloads, temporary files)
  * @param finishedRunTtlSeconds how long a finished run's Job stays (its result is in the PruningJob's status)
+ * @param watchNamespaces the namespaces whose PruningJobs, InferenceDeployments and CompressionPolicies the operator
+ *     watches (POLLARD_WATCH_NAMESPACES, comma-separated); empty: all of them
  */
 public record OperatorSettings(String workerImage, ResourceRequirements workerResources, Quantity scratchLimit,
-        int finishedRunTtlSeconds) {
+        int finishedRunTtlSeconds, Set<String> watchNamespaces) {
     static final String DEFAULT_IMAGE = "ghcr.io/pollard-dev/pollard:0.1.0";
 
     public static OperatorSettings fromEnvironment() {
@@ -44,8 +51,21 @@ public record OperatorSettings(String workerImage, ResourceRequirements workerRe
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("POLLARD_FINISHED_RUN_TTL_SECONDS: '" + ttl + "' is not a number of seconds");
         }
+        String watch = get.apply("POLLARD_WATCH_NAMESPACES");
+        Set<String> namespaces = watch == null ? Set.of() : Arrays.stream(watch.split(",")).map(String::strip)
+                .filter(ns -> !ns.isEmpty()).collect(Collectors.toUnmodifiableSet());
         return new OperatorSettings(image == null ? DEFAULT_IMAGE : image, resources,
-                quantity(get, "POLLARD_WORKER_SCRATCH_LIMIT", "20Gi"), ttlSeconds);
+                quantity(get, "POLLARD_WORKER_SCRATCH_LIMIT", "20Gi"), ttlSeconds, namespaces);
+    }
+
+    /**
+     * Limits a controller of a namespaced kind to the watched namespaces (HardwareClasses are cluster-scoped and watched
+     * everywhere): the Quarkus Operator SDK calls this, through ConfigurableReconciler, before the controller starts.
+     */
+    <R extends HasMetadata> void watch(ControllerConfigurationOverrider<R> controller) {
+        if (!watchNamespaces.isEmpty()) {
+            controller.settingNamespaces(watchNamespaces);
+        }
     }
 
     private static Quantity quantity(Function<String, String> get, String name, String fallback) {

@@ -6,18 +6,20 @@ import dev.pollard.api.PruningJobStatus;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
@@ -32,15 +34,22 @@ import java.util.Set;
  */
 @ControllerConfiguration(name = PruningJobReconciler.NAME, fieldManager = Labels.OPERATOR)
 @Workflow(explicitInvocation = true, dependents = @Dependent(name = "worker", type = WorkerJob.class))
-public class PruningJobReconciler implements Reconciler<PruningJob> {
+public class PruningJobReconciler implements ConfigurableReconciler<PruningJob> {
     public static final String NAME = "pruningjob";
     static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(5);
 
     private final OperatorSettings settings;
+    private final RunMetrics metrics;
 
     @Inject
-    public PruningJobReconciler(OperatorSettings settings) {
+    public PruningJobReconciler(OperatorSettings settings, MeterRegistry registry) {
         this.settings = settings;
+        this.metrics = new RunMetrics(registry);
+    }
+
+    @Override
+    public void updateConfigurationFrom(ControllerConfigurationOverrider<PruningJob> configuration) {
+        settings.watch(configuration);
     }
 
     @Override
@@ -83,6 +92,9 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
                 WorkerReports::progress);
         boolean going = observed.outcome() == RunObservation.Outcome.PENDING
                 || observed.outcome() == RunObservation.Outcome.RUNNING;
+        if (!going) {
+            metrics.ended(job.orElseThrow(), hwc.getMetadata().getName(), observed.outcome());
+        }
         // Job and pod events wake the reconciler; only a running worker's progress needs a look now and then
         return update(pj, status.run(hwc, observed), context, going ? PROGRESS_INTERVAL : null);
     }
@@ -99,7 +111,7 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
     private static UpdateControl<PruningJob> update(PruningJob pj, PruningJobStatus next, Context<PruningJob> context,
             Duration reschedule) {
         UpdateControl<PruningJob> control = StatusUpdates.patchIfChanged(pj, next, PruningJob::new, s -> s.conditions,
-                context.getClient());
+                context);
         return reschedule == null ? control : control.rescheduleAfter(reschedule);
     }
 
@@ -107,6 +119,6 @@ public class PruningJobReconciler implements Reconciler<PruningJob> {
     public ErrorStatusUpdateControl<PruningJob> updateErrorStatus(PruningJob pj, Context<PruningJob> context, Exception e) {
         return StatusUpdates.onError(pj, e, PruningJob::new,
                 (invalid, message) -> new PruningJobStatusAggregator(pj).error(invalid, message), s -> s.conditions,
-                context.getClient());
+                context);
     }
 }

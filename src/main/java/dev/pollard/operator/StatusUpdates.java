@@ -1,10 +1,13 @@
 package dev.pollard.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.util.List;
 import java.util.Objects;
@@ -17,7 +20,10 @@ import org.jboss.logging.Logger;
 /**
  * How every reconciler writes status: a status built anew is patched only when it differs from the persisted one, a
  * change of the Ready condition is announced as an Event once, and the resource the reconciler was given is never
- * modified (the patch goes out on a copy), so an error half-way reports against the status as it was.
+ * modified (the patch goes out on a copy), so an error half-way reports against the status as it was. The patch goes
+ * out at once and its result is put into the operator's cache (JOSDK's PrimaryUpdateAndCacheUtils): a reconciliation
+ * that an event starts before the watch brings the patch back reads the status just written, not the one before it,
+ * and does not announce the same change again.
  */
 final class StatusUpdates {
     private static final Logger LOG = Logger.getLogger(StatusUpdates.class);
@@ -26,13 +32,13 @@ final class StatusUpdates {
     }
 
     static <R extends CustomResource<?, S>, S> UpdateControl<R> patchIfChanged(R resource, S next, Supplier<R> blank,
-            Function<S, List<Condition>> conditions, KubernetesClient client) {
-        if (same(resource.getStatus(), next)) {
-            return UpdateControl.noUpdate();
+            Function<S, List<Condition>> conditions, Context<R> context) {
+        if (!same(resource.getStatus(), next)) {
+            announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
+                    conditions.apply(next), context.getClient());
+            PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(resource, withStatus(resource, next, blank), context);
         }
-        announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
-                conditions.apply(next), client);
-        return UpdateControl.patchStatus(withStatus(resource, next, blank));
+        return UpdateControl.noUpdate();
     }
 
     /**
@@ -42,7 +48,7 @@ final class StatusUpdates {
      * @param errorStatus the status to write, from (invalid spec?, message naming the field or cause)
      */
     static <R extends CustomResource<?, S>, S> ErrorStatusUpdateControl<R> onError(R resource, Exception e, Supplier<R> blank,
-            BiFunction<Boolean, String, S> errorStatus, Function<S, List<Condition>> conditions, KubernetesClient client) {
+            BiFunction<Boolean, String, S> errorStatus, Function<S, List<Condition>> conditions, Context<R> context) {
         if (Errors.conflict(e)) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
@@ -55,9 +61,12 @@ final class StatusUpdates {
                     resource.getMetadata().getName());
         }
         S next = errorStatus.apply(invalid, Errors.message(e));
-        announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
-                conditions.apply(next), client);
-        ErrorStatusUpdateControl<R> control = ErrorStatusUpdateControl.patchStatus(withStatus(resource, next, blank));
+        if (!same(resource.getStatus(), next)) {
+            announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
+                    conditions.apply(next), context.getClient());
+            PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(resource, withStatus(resource, next, blank), context);
+        }
+        ErrorStatusUpdateControl<R> control = ErrorStatusUpdateControl.noStatusUpdate();
         return invalid ? control.withNoRetry() : control;
     }
 
@@ -72,9 +81,11 @@ final class StatusUpdates {
         }
     }
 
+    /** What a server-side apply of the status sends: the resource's identity and the status, nothing else. */
     private static <R extends CustomResource<?, S>, S> R withStatus(R resource, S status, Supplier<R> blank) {
         R patch = blank.get();
-        patch.setMetadata(resource.getMetadata());
+        patch.setMetadata(new ObjectMetaBuilder().withName(resource.getMetadata().getName())
+                .withNamespace(resource.getMetadata().getNamespace()).build());
         patch.setStatus(status);
         return patch;
     }

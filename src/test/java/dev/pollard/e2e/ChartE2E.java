@@ -123,6 +123,12 @@ class ChartE2E {
         assertThat(jobs(TEAM)).hasSize(1);
         assertThat(events(TEAM)).isNotEmpty().allSatisfy(e -> assertThat(e.getCount()).as("%s", e.getMessage()).isEqualTo(1));
         assertThat(reconciliations(next)).isPositive();
+        // reconciliations by kind, cluster-scoped and namespaced alike, and runs by outcome with their duration
+        String metrics = metrics(next);
+        assertThat(metrics).containsPattern("operator_sdk_reconciliations_success_total\\{[^}]*kind=\"PruningJob\"")
+                .containsPattern("operator_sdk_reconciliations_success_total\\{[^}]*kind=\"HardwareClass\"")
+                .containsPattern("pollard_runs_total\\{[^}]*outcome=\"succeeded\"[^}]*\\} 1.0")
+                .contains("pollard_run_duration_seconds_bucket");
         // a namespace the chart does not watch is left alone
         assertThat(client.resources(PruningJob.class).inNamespace(ELSEWHERE).withName("fashion-cnn").get().getStatus())
                 .isNull();
@@ -143,14 +149,18 @@ class ChartE2E {
                 .stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
     }
 
-    /** Reconciliations of PruningJobs a replica has finished, from its own metrics (once it serves them). */
-    private static double reconciliations(String podName) {
+    /** A replica's Prometheus metrics, once it serves them. */
+    private static String metrics(String podName) {
         Pod pod = client.pods().inNamespace(SYSTEM).withName(podName).get();
         URI uri = URI.create("http://" + pod.getStatus().getPodIP() + ":8080/q/metrics");
-        String metrics = await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> HttpClient
+        return await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> HttpClient
                 .newHttpClient().send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
                         HttpResponse.BodyHandlers.ofString()), r -> r.statusCode() == 200).body();
-        return metrics.lines().filter(l -> l.startsWith("operator_sdk_controllers_execution_reconcile_success_total{")
+    }
+
+    /** Reconciliations of PruningJobs a replica has finished, from its own metrics. */
+    private static double reconciliations(String podName) {
+        return metrics(podName).lines().filter(l -> l.startsWith("operator_sdk_controllers_execution_reconcile_success_total{")
                 && l.contains("controller=\"pruningjob\"")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                 .sum();
     }

@@ -36,7 +36,7 @@ class CompressionPolicyReconcilerTest {
         namespace = RealApiServer.newNamespace(client, "policy");
         reconciliations = new ReconciliationCounter();
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false).withMetrics(reconciliations));
-        operator.register(new CompressionPolicyReconciler());
+        operator.register(new CompressionPolicyReconciler(OperatorSettings.fromEnvironment()));
         operator.start();
     }
 

@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -191,7 +192,7 @@ class HelmChartTest {
         config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + release, "system:authenticated");
         try (KubernetesClient asOperator = new KubernetesClientBuilder().withConfig(config).build()) {
             Operator operator = new Operator(o -> o.withKubernetesClient(asOperator).withCloseClientOnStop(false));
-            operator.register(new PruningJobReconciler(OperatorSettings.fromEnvironment()),
+            operator.register(new PruningJobReconciler(OperatorSettings.fromEnvironment(), new SimpleMeterRegistry()),
                     c -> c.settingNamespaces(Set.of(watched)));
             operator.start();
             try {

@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,9 +112,9 @@ class InstallManifestsTest {
 
             Operator operator = new Operator(o -> o.withKubernetesClient(asOperator).withCloseClientOnStop(false));
             OperatorSettings settings = OperatorSettings.fromEnvironment();
-            operator.register(new PruningJobReconciler(settings));
+            operator.register(new PruningJobReconciler(settings, new SimpleMeterRegistry()));
             operator.register(new InferenceDeploymentReconciler(settings));
-            operator.register(new CompressionPolicyReconciler());
+            operator.register(new CompressionPolicyReconciler(OperatorSettings.fromEnvironment()));
             operator.register(new HardwareClassReconciler());
             operator.start();
             try {

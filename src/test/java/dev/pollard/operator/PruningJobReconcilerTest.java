@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -40,6 +41,7 @@ class PruningJobReconcilerTest {
     private KubernetesClient client;
     private Operator operator;
     private ReconciliationCounter reconciliations;
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private String namespace;
     private String hardwareClass;
 
@@ -56,7 +58,7 @@ class PruningJobReconcilerTest {
         reconciliations = new ReconciliationCounter();
         Operator o = new Operator(c -> c.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withMetrics(reconciliations));
-        o.register(new PruningJobReconciler(OperatorSettings.fromEnvironment()));
+        o.register(new PruningJobReconciler(OperatorSettings.fromEnvironment(), registry));
         o.start();
         return o;
     }
@@ -167,6 +169,8 @@ class PruningJobReconcilerTest {
         });
         await().atMost(REACTION).untilAsserted(() -> assertThat(events())
                 .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.RunSucceeded.name())));
+        assertThat(registry.get("pollard.runs").tag("outcome", "succeeded").tag("hardware_class", hardwareClass).counter()
+                .count()).isEqualTo(1);
         // the InferenceDeployment named in deployTo reads this result itself: the operator never creates or edits one
         assertThat(client.resources(InferenceDeployment.class).inNamespace(namespace).list().getItems()).isEmpty();
 
