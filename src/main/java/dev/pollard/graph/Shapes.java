@@ -26,7 +26,7 @@ public final class Shapes {
     static int checkedElements(long[] shape, String what) {
         for (long d : shape) {
             if (d < 0) {
-                throw new ModelException(what + ": dims " + Arrays.toString(shape) + " has a negative dimension");
+                throw new ModelException(what + ": dims " + Arrays.toString(shape) + " include a negative dimension");
             }
         }
         if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
