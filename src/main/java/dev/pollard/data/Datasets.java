@@ -3,6 +3,7 @@ package dev.pollard.data;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +26,9 @@ import java.util.zip.ZipFile;
  * Where only x and y exist, the last fifth of the samples is the evaluation split.
  */
 public final class Datasets {
+    /** Labels are float32 in .npy and .csv files, which hold every whole number below 2^24 exactly. */
+    static final int MAX_CLASSES = 1 << 24;
+
     /** A training and an evaluation split. */
     public record Splits(Dataset train, Dataset test) {
     }
@@ -37,7 +41,7 @@ public final class Datasets {
             case "idx" -> new Splits(IdxReader.readSplit(path, "train"), IdxReader.readSplit(path, "t10k"));
             case "npz" -> npz(path);
             case "npy" -> npy(path);
-            case "csv" -> split(csv(path));
+            case "csv" -> split(csv(path), path);
             default -> throw new DatasetException(path, "unknown dataset format '" + format + "' (idx, npz, npy or csv)");
         };
     }
@@ -48,10 +52,10 @@ public final class Datasets {
         }
         try (ZipFile zip = new ZipFile(file.toFile())) {
             if (zip.getEntry("x_train.npy") != null) {
-                return new Splits(pair(entry(zip, file, "x_train"), entry(zip, file, "y_train"), file),
-                        pair(entry(zip, file, "x_test"), entry(zip, file, "y_test"), file));
+                return new Splits(pair(entry(zip, file, "x_train"), entry(zip, file, "y_train"), file, "x_train/y_train"),
+                        pair(entry(zip, file, "x_test"), entry(zip, file, "y_test"), file, "x_test/y_test"));
             }
-            return split(pair(entry(zip, file, "x"), entry(zip, file, "y"), file));
+            return split(pair(entry(zip, file, "x"), entry(zip, file, "y"), file, "x/y"), file);
         } catch (ZipException e) {
             throw new DatasetException(file, "not a valid .npz (zip) archive: " + e.getMessage());
         } catch (IOException e) {
@@ -75,10 +79,10 @@ public final class Datasets {
                     + "(or x.npy, y.npy)");
         }
         if (Files.exists(dir.resolve("x_train.npy"))) {
-            return new Splits(pair(npyFile(dir, "x_train"), npyFile(dir, "y_train"), dir),
-                    pair(npyFile(dir, "x_test"), npyFile(dir, "y_test"), dir));
+            return new Splits(pair(npyFile(dir, "x_train"), npyFile(dir, "y_train"), dir, "x_train/y_train"),
+                    pair(npyFile(dir, "x_test"), npyFile(dir, "y_test"), dir, "x_test/y_test"));
         }
-        return split(pair(npyFile(dir, "x"), npyFile(dir, "y"), dir));
+        return split(pair(npyFile(dir, "x"), npyFile(dir, "y"), dir, "x/y"), dir);
     }
 
     private static NpyReader.Array npyFile(Path dir, String name) {
@@ -93,23 +97,38 @@ public final class Datasets {
         }
     }
 
-    private static Dataset pair(NpyReader.Array x, NpyReader.Array y, Path file) {
+    /** @param names the two arrays, for messages: x_train/y_train, x_test/y_test or x/y */
+    private static Dataset pair(NpyReader.Array x, NpyReader.Array y, Path file, String names) {
         if (x.shape().length < 2) {
-            throw new DatasetException(file, "features must have a sample dimension and at least one more, got shape "
+            throw new DatasetException(file, names + ": features must have a sample dimension and at least one more, got shape "
                     + Arrays.toString(x.shape()));
         }
+        if (x.rows() == 0) {
+            throw new DatasetException(file, names + ": no samples");
+        }
         if (y.values().length != x.rows()) {
-            throw new DatasetException(file, "labels count " + y.values().length + " != samples count " + x.rows());
+            throw new DatasetException(file, names + ": labels count " + y.values().length + " != samples count " + x.rows());
+        }
+        int sampleSize = x.values().length / x.rows();
+        for (int i = 0; i < x.values().length; i++) {
+            if (!Float.isFinite(x.values()[i])) {
+                throw new DatasetException(file, names + ": sample " + i / sampleSize + " holds " + x.values()[i]
+                        + "; features must be finite numbers");
+            }
         }
         int[] labels = new int[y.values().length];
         for (int i = 0; i < labels.length; i++) {
             float v = y.values()[i];
-            if (v < 0 || v != Math.rint(v)) {
-                throw new DatasetException(file, "label " + i + " is " + v + ", expected a class index >= 0");
+            if (!isClassIndex(v)) {
+                throw new DatasetException(file, names + ": label " + i + " is " + v + ", expected a class index from 0 to " + (MAX_CLASSES - 1));
             }
             labels[i] = (int) v;
         }
         return new Dataset(x.values(), labels, Arrays.copyOfRange(x.shape(), 1, x.shape().length));
+    }
+
+    private static boolean isClassIndex(float label) {
+        return label >= 0 && label < MAX_CLASSES && label == Math.rint(label);
     }
 
     static Dataset csv(Path file) {
@@ -143,8 +162,19 @@ public final class Datasets {
                 } else if (row.length != width) {
                     throw new DatasetException(file, "line " + number + ": " + row.length + " columns, expected " + width);
                 }
+                for (int i = 0; i < row.length - 1; i++) {
+                    if (!Float.isFinite(row[i])) {
+                        throw new DatasetException(file, "line " + number + ", column " + (i + 1) + ": " + row[i] + " is not a finite number");
+                    }
+                }
+                if (!isClassIndex(row[row.length - 1])) {
+                    throw new DatasetException(file, "line " + number + ": label " + row[row.length - 1] + " is not a class index from 0 to "
+                            + (MAX_CLASSES - 1));
+                }
                 rows.add(row);
             }
+        } catch (CharacterCodingException e) {
+            throw new DatasetException(file, "not UTF-8 text");
         } catch (IOException e) {
             throw new DatasetException(file, "unreadable: " + e.getMessage(), e);
         }
@@ -156,17 +186,17 @@ public final class Datasets {
         for (int r = 0; r < rows.size(); r++) {
             float[] row = rows.get(r);
             System.arraycopy(row, 0, features, r * (width - 1), width - 1);
-            float label = row[width - 1];
-            if (label < 0 || label != Math.rint(label)) {
-                throw new DatasetException(file, "row " + (r + 1) + ": label " + label + " is not a class index >= 0");
-            }
-            labels[r] = (int) label;
+            labels[r] = (int) row[width - 1];
         }
         return new Dataset(features, labels, new int[] {width - 1});
     }
 
     /** Deterministic split: the first four fifths train, the last fifth evaluates. */
-    static Splits split(Dataset all) {
+    static Splits split(Dataset all, Path file) {
+        if (all.size() < 2) {
+            throw new DatasetException(file, all.size() + " sample" + (all.size() == 1 ? "" : "s")
+                    + "; splitting into training and evaluation needs at least 2");
+        }
         int train = all.size() - Math.max(1, all.size() / 5);
         return new Splits(all.slice(0, train), all.slice(train, all.size() - train));
     }

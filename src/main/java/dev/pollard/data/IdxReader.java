@@ -41,6 +41,7 @@ public final class IdxReader {
     public static Dataset read(Path images, Path labels) {
         int[] shape = new int[3];
         float[] pixels;
+        int imageCount;
         try (DataInputStream in = open(images)) {
             int magic = in.readInt();
             if (magic != IMAGES_MAGIC) {
@@ -50,11 +51,16 @@ public final class IdxReader {
             shape[0] = 1;
             shape[1] = in.readInt();
             shape[2] = in.readInt();
-            if (count < 0 || shape[1] <= 0 || shape[2] <= 0) {
-                throw new DatasetException(images, "bad header: " + count + " images of " + shape[1] + "x" + shape[2]);
+            String header = count + " images of " + shape[1] + "x" + shape[2];
+            if (count <= 0 || shape[1] <= 0 || shape[2] <= 0) {
+                throw new DatasetException(images, "bad header: " + header + " (each count must be at least 1)");
             }
-            byte[] raw = new byte[count * shape[1] * shape[2]];
-            in.readFully(raw);
+            long pixelsPerImage = (long) shape[1] * shape[2];
+            if (pixelsPerImage > BoundedInput.MAX_ARRAY / count) {
+                throw new DatasetException(images, "bad header: " + header + " are more pixels than one array holds");
+            }
+            byte[] raw = BoundedInput.readExactly(in, (int) (count * pixelsPerImage));
+            imageCount = count;
             pixels = new float[raw.length];
             for (int i = 0; i < raw.length; i++) {
                 pixels[i] = (raw[i] & 0xff) / 255f;
@@ -73,12 +79,10 @@ public final class IdxReader {
                 throw new DatasetException(labels, String.format("bad magic 0x%08x, expected 0x%08x for IDX labels", magic, LABELS_MAGIC));
             }
             int count = in.readInt();
-            int imageCount = pixels.length / (shape[1] * shape[2]);
             if (count != imageCount) {
                 throw new DatasetException(labels, "labels count " + count + " != images count " + imageCount);
             }
-            byte[] raw = new byte[count];
-            in.readFully(raw);
+            byte[] raw = BoundedInput.readExactly(in, count);
             classes = new int[count];
             for (int i = 0; i < count; i++) {
                 classes[i] = raw[i] & 0xff;

@@ -18,6 +18,8 @@ public final class NpyReader {
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** numpy's own np.load refuses longer headers by default (its max_header_size); real ones are under 200 bytes. */
+    private static final int MAX_HEADER_LENGTH = 10_000;
 
     /** A numeric array: its shape and its values, row-major. */
     public record Array(int[] shape, float[] values) {
@@ -40,32 +42,34 @@ public final class NpyReader {
             }
             int major = in.readUnsignedByte();
             in.readUnsignedByte();
-            int headerLength;
+            long headerLength;
             if (major == 1) {
                 headerLength = Short.toUnsignedInt(Short.reverseBytes(in.readShort()));
             } else if (major == 2 || major == 3) {
-                headerLength = Integer.reverseBytes(in.readInt());
+                headerLength = Integer.toUnsignedLong(Integer.reverseBytes(in.readInt()));
             } else {
                 throw new DatasetException(file, "unsupported .npy format version " + major);
             }
-            byte[] headerBytes = new byte[headerLength];
-            in.readFully(headerBytes);
+            if (headerLength > MAX_HEADER_LENGTH) {
+                throw new DatasetException(file, "malformed .npy header: it declares " + headerLength + " bytes of header; numpy writes at most "
+                        + MAX_HEADER_LENGTH);
+            }
+            byte[] headerBytes = BoundedInput.readExactly(in, (int) headerLength);
             String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
             String descr = group(DESCR, header, file, "descr");
             if ("True".equals(group(FORTRAN, header, file, "fortran_order"))) {
                 throw new DatasetException(file, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
             }
-            String shapeText = group(SHAPE, header, file, "shape").trim();
-            int[] shape = shapeText.isEmpty() ? new int[0]
-                    : Arrays.stream(shapeText.split(",")).map(String::trim).filter(s -> !s.isEmpty()).mapToInt(Integer::parseInt).toArray();
-            long count = 1;
-            for (int d : shape) {
-                count *= d;
+            int width = width(descr, file);
+            String shapeText = group(SHAPE, header, file, "shape");
+            int[] shape = shape(shapeText, file);
+            long count = count(shape, shapeText, file);
+            long bytes = count * width;
+            if (bytes > BoundedInput.MAX_ARRAY) {
+                throw new DatasetException(file, "shape (" + abbreviated(shapeText) + ") of " + descr + " is " + bytes + " bytes; Pollard reads arrays of up to "
+                        + BoundedInput.MAX_ARRAY);
             }
-            if (count > Integer.MAX_VALUE) {
-                throw new DatasetException(file, "array of " + count + " values is too large");
-            }
-            return new Array(shape, values(in, descr, (int) count, file));
+            return new Array(shape, values(BoundedInput.readExactly(in, (int) bytes), descr, width));
         } catch (EOFException e) {
             throw new DatasetException(file, "truncated: the file ends before the values its header announces");
         } catch (IOException e) {
@@ -81,19 +85,58 @@ public final class NpyReader {
         return m.group(1);
     }
 
-    private static float[] values(DataInputStream in, String descr, int count, Path file) throws IOException {
-        int width = switch (descr) {
+    private static int width(String descr, Path file) {
+        return switch (descr) {
             case "|u1", "|i1", "|b1" -> 1;
             case "<i4", "<f4" -> 4;
             case "<i8", "<f8" -> 8;
-            default -> throw new DatasetException(file, "unsupported dtype '" + descr
+            default -> throw new DatasetException(file, "unsupported dtype '" + abbreviated(descr)
                     + "' (supported: <f4, <f8, |u1, |i1, <i4, <i8, little-endian)");
         };
-        byte[] raw = new byte[count * width];
-        in.readFully(raw);
+    }
+
+    private static int[] shape(String text, Path file) {
+        String[] parts = text.trim().isEmpty() ? new String[0] : text.split(",", -1);
+        int[] shape = new int[parts.length];
+        int n = 0;
+        for (int i = 0; i < parts.length; i++) {
+            String part = parts[i].trim();
+            if (part.isEmpty() && i == parts.length - 1 && i > 0) {
+                continue; // the trailing comma of a 1-tuple: (3,)
+            }
+            if (!part.matches("\\d{1,10}") || Long.parseLong(part) > Integer.MAX_VALUE) {
+                throw new DatasetException(file, "malformed .npy header: shape (" + abbreviated(text)
+                        + ") is not a tuple of whole numbers up to " + Integer.MAX_VALUE);
+            }
+            shape[n++] = Integer.parseInt(part);
+        }
+        return Arrays.copyOf(shape, n);
+    }
+
+    /** The number of values, refused before any allocation when no array could hold them. */
+    private static long count(int[] shape, String shapeText, Path file) {
+        if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
+            return 0;
+        }
+        long count = 1;
+        for (int d : shape) {
+            if (count > BoundedInput.MAX_ARRAY / d) {
+                throw new DatasetException(file, "shape (" + abbreviated(shapeText) + ") is more values than one array holds");
+            }
+            count *= d;
+        }
+        return count;
+    }
+
+    /** Header text quoted in a message: enough to recognise, not a whole fuzzed header. */
+    private static String abbreviated(String text) {
+        return text.length() <= 60 ? text : text.substring(0, 60) + "...";
+    }
+
+    private static float[] values(byte[] raw, String descr, int width) {
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[count];
-        for (int i = 0; i < count; i++) {
+        float[] out = new float[raw.length / width];
+        for (int i = 0; i < out.length; i++) {
             out[i] = switch (descr) {
                 case "|u1", "|b1" -> raw[i] & 0xff;
                 case "|i1" -> raw[i];

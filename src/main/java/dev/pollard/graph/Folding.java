@@ -1,15 +1,20 @@
 package dev.pollard.graph;
 
+import java.util.Arrays;
 import java.util.List;
 
-/** Computing small constant tensors at load time, the way shape subgraphs need. */
+/**
+ * Computing small constant tensors at load time, the way shape subgraphs need. A model can declare anything, so
+ * errors are IllegalArgumentExceptions, which ShapeInference (the caller) reports as ModelExceptions naming the file
+ * and the node.
+ */
 final class Folding {
     private Folding() {
     }
 
     /** An elementwise operator over constants (broadcast), computed in double and kept int64 when every input is. */
     static Tensor elementwise(String op, List<Tensor> inputs, long[] shape) {
-        int n = (int) Shapes.elements(shape);
+        int n = elements(shape, op);
         boolean integral = inputs.stream().noneMatch(Tensor::isFloat) || op.equals("Equal") || op.equals("Less")
                 || op.equals("Greater");
         double[] out = new double[n];
@@ -46,6 +51,19 @@ final class Folding {
         return Tensor.ofFloats(shape, v);
     }
 
+    /** The number of values of a shape, refused where {@link Shapes#elements} would overflow into a wrong small count. */
+    private static int elements(long[] shape, String op) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0 || (d > 0 && n > Shapes.MAX_ARRAY / d)) {
+                throw new IllegalArgumentException("cannot fold " + op + " into " + Arrays.toString(shape) + ": "
+                        + (d < 0 ? "a negative dimension" : "more values than one array holds"));
+            }
+            n *= d;
+        }
+        return (int) n;
+    }
+
     /** The element of t that broadcasting maps to flat index i of the output shape. */
     private static double at(Tensor t, long[] shape, int i) {
         long[] dims = t.dims();
@@ -67,7 +85,7 @@ final class Folding {
     }
 
     static Tensor concat(List<Tensor> parts) {
-        int n = parts.stream().mapToInt(t -> (int) t.size()).sum();
+        int n = Math.toIntExact(parts.stream().mapToLong(Tensor::size).sum());
         long[] v = new long[n];
         int k = 0;
         for (Tensor t : parts) {
@@ -79,11 +97,16 @@ final class Folding {
     }
 
     static Tensor gather1d(Tensor data, Tensor indices, long[] shape) {
-        int n = (int) indices.size();
+        if (data.isFloat() || indices.isFloat() || data.dims().length != 1) {
+            throw new IllegalArgumentException("Gather folds int64 indices into an int64 vector, not " + indices + " into " + data);
+        }
         long dim = data.dims()[0];
-        long[] v = new long[n];
-        for (int i = 0; i < n; i++) {
+        long[] v = new long[indices.longs().length];
+        for (int i = 0; i < v.length; i++) {
             long idx = indices.longs()[i];
+            if (idx < -dim || idx >= dim) {
+                throw new IllegalArgumentException("Gather index " + idx + " is outside [" + -dim + ", " + dim + ")");
+            }
             v[i] = data.longs()[(int) (idx < 0 ? idx + dim : idx)];
         }
         return Tensor.ofLongs(shape, v);

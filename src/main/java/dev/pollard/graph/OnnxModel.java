@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +22,9 @@ public final class OnnxModel {
     /** A graph input: name, element type (ONNX TensorProto.DataType number) and dims, -1 where symbolic. */
     public record Input(String name, int elementType, long[] dims) {
     }
+
+    /** Protobuf messages end at 2 GiB, and so does a Java array. */
+    private static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
 
     private final OnnxMl.ModelProto proto;
     private final String source;
@@ -53,20 +57,24 @@ public final class OnnxModel {
         OnnxMl.GraphProto graph = model.getGraph();
         Map<String, OnnxMl.TensorProto> init = new LinkedHashMap<>();
         graph.getInitializerList().forEach(t -> init.put(t.getName(), t));
-        boolean any = graph.getNodeList().stream()
-                .anyMatch(n -> n.getOpType().equals("Identity") && init.containsKey(n.getInput(0)));
+        boolean any = graph.getNodeList().stream().anyMatch(n -> isConstantAlias(n, init));
         if (!any) {
             return model;
         }
         OnnxMl.GraphProto.Builder b = graph.toBuilder().clearNode();
         for (OnnxMl.NodeProto n : graph.getNodeList()) {
-            if (n.getOpType().equals("Identity") && init.containsKey(n.getInput(0))) {
+            if (isConstantAlias(n, init)) {
                 b.addInitializer(init.get(n.getInput(0)).toBuilder().setName(n.getOutput(0)));
             } else {
                 b.addNode(n);
             }
         }
         return model.toBuilder().setGraph(b).build();
+    }
+
+    /** An Identity that hands out an initializer; one with no input or output is malformed, and left for shape inference to refuse. */
+    private static boolean isConstantAlias(OnnxMl.NodeProto n, Map<String, OnnxMl.TensorProto> init) {
+        return n.getOpType().equals("Identity") && n.getInputCount() == 1 && n.getOutputCount() == 1 && init.containsKey(n.getInput(0));
     }
 
     public static OnnxModel load(Path file) {
@@ -76,6 +84,11 @@ public final class OnnxModel {
     /** The bytes of a model file; a missing or unreadable file is a ModelException naming it. */
     public static byte[] read(Path file) {
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new ModelException(file + ": " + size + " bytes; an ONNX file holds at most 2 GiB (larger models keep their weights as "
+                        + "external data, which Pollard does not read)");
+            }
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new ModelException(file + ": no such file");
@@ -157,15 +170,39 @@ public final class OnnxModel {
         return out;
     }
 
-    /** A TensorProto's values (typed fields or little-endian raw_data). */
+    /**
+     * A TensorProto's values (typed fields or little-endian raw_data). The dims are checked against the values the
+     * tensor really holds before anything is allocated for them.
+     */
     static Tensor tensor(OnnxMl.TensorProto t, String what) {
         long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
-        int n = (int) Shapes.elements(dims);
         if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) {
             throw new ModelException(what + ": external tensor data is not supported; save the model as one file");
         }
+        int type = t.getDataType();
+        int width = switch (type) {
+            case 1, 6 -> 4; // FLOAT, INT32
+            case 7, 11 -> 8; // INT64, DOUBLE
+            case 9 -> 1; // BOOL
+            default -> throw new ModelException(what + ": tensor data type " + type + " is not supported "
+                    + "(float32, float64, int64, int32 and bool are)");
+        };
+        int n = Shapes.checkedElements(dims, what);
         ByteBuffer raw = t.getRawData().isEmpty() ? null : t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        switch (t.getDataType()) {
+        if (raw != null && raw.remaining() != (long) n * width) {
+            throw new ModelException(what + ": dims " + Arrays.toString(dims) + " of data type " + type + " need " + (long) n * width
+                    + " bytes of raw_data, the tensor holds " + raw.remaining());
+        }
+        int typed = switch (type) {
+            case 1 -> t.getFloatDataCount();
+            case 11 -> t.getDoubleDataCount();
+            case 7 -> t.getInt64DataCount();
+            default -> t.getInt32DataCount(); // INT32 and BOOL
+        };
+        if (raw == null && typed != n) {
+            throw new ModelException(what + ": dims " + Arrays.toString(dims) + " declare " + n + " values, the tensor holds " + typed);
+        }
+        switch (type) {
             case 1 -> { // FLOAT
                 float[] v = new float[n];
                 for (int i = 0; i < n; i++) {
@@ -187,15 +224,13 @@ public final class OnnxModel {
                 }
                 return Tensor.ofLongs(dims, v);
             }
-            case 6, 9 -> { // INT32, BOOL (int32_data or one byte each)
+            default -> { // INT32, BOOL (int32_data or one byte each)
                 long[] v = new long[n];
                 for (int i = 0; i < n; i++) {
-                    v[i] = raw != null ? (t.getDataType() == 9 ? raw.get(i) : raw.getInt(i * 4)) : t.getInt32Data(i);
+                    v[i] = raw != null ? (type == 9 ? raw.get(i) : raw.getInt(i * 4)) : t.getInt32Data(i);
                 }
                 return Tensor.ofLongs(dims, v);
             }
-            default -> throw new ModelException(what + ": tensor data type " + t.getDataType() + " is not supported "
-                    + "(float32, float64, int64, int32 and bool are)");
         }
     }
 }

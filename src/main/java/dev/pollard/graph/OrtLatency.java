@@ -70,9 +70,8 @@ public final class OrtLatency {
         Map<String, OnnxTensor> inputs = new HashMap<>();
         Random random = new Random(1);
         for (OnnxModel.Input in : model.inputs()) {
-            long[] dims = in.dims().clone();
-            dims[0] = batch;
-            int n = (int) Shapes.elements(dims);
+            long[] dims = batchDims(model, in, batch);
+            int n = Shapes.checkedElements(dims, model.source() + ": input " + in.name());
             if (in.elementType() == 7) { // int64 token ids
                 long[] v = new long[n];
                 for (int i = 0; i < n; i++) {
@@ -88,5 +87,21 @@ public final class OrtLatency {
             }
         }
         return inputs;
+    }
+
+    /** An input's declared dims with the batch in front; every other dim must be fixed to make random data for it. */
+    private static long[] batchDims(OnnxModel model, OnnxModel.Input in, int batch) {
+        long[] dims = in.dims().clone();
+        if (dims.length == 0) {
+            throw new ModelException(model.source() + ": input " + in.name() + ": a scalar has no batch dimension to measure latency over");
+        }
+        dims[0] = batch;
+        for (int i = 1; i < dims.length; i++) {
+            if (dims[i] < 0) {
+                throw new ModelException(model.source() + ": input " + in.name() + ": dimension " + i
+                        + " is symbolic besides the batch; export it with a fixed size");
+            }
+        }
+        return dims;
     }
 }

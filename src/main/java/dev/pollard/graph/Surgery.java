@@ -37,12 +37,17 @@ public final class Surgery {
         for (PruningGroup.Member m : ordered) {
             if (m.role() == PruningGroup.Role.SHAPE) {
                 Tensor t = counts.getOrDefault(m.tensor(), constantValue(model, m.tensor()));
+                if (t.isFloat() || m.axis() < 0 || m.axis() >= t.longs().length) {
+                    throw new ModelException(model.source() + ": shape constant " + m.tensor() + " " + t + " has no int64 entry " + m.axis()
+                            + " to count the units of group " + group.id());
+                }
                 long[] v = t.longs().clone();
                 v[m.axis()] = (long) keep.length * m.span();
                 counts.put(m.tensor(), Tensor.ofLongs(t.dims(), v));
                 continue;
             }
-            Tensor t = sliced.getOrDefault(m.tensor(), model.initializers().get(m.tensor()));
+            Tensor declared = weights(model, m, group.width());
+            Tensor t = sliced.getOrDefault(m.tensor(), declared); // narrower where a later offset was cut already
             sliced.put(m.tensor(), slice(t, m.axis(), m.span(), m.offset(), keep, group.width()));
         }
         Set<String> depthwise = new HashSet<>();
@@ -96,9 +101,9 @@ public final class Surgery {
                     + span + " units at offset " + offset);
         }
         long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, axis));
-        int inner = (int) Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length));
+        int inner = Math.toIntExact(Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length)));
         long newLength = length - (long) (width - keep.length) * span;
-        float[] out = new float[(int) (outer * newLength * inner)];
+        float[] out = new float[Math.toIntExact(outer * newLength * inner)];
         int k = 0;
         for (long o = 0; o < outer; o++) {
             int base = (int) (o * length * inner);
@@ -129,7 +134,7 @@ public final class Surgery {
             if (!weights || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
                 continue;
             }
-            Tensor t = model.initializers().get(m.tensor());
+            Tensor t = weights(model, m, group.width());
             long[] dims = t.dims();
             long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, m.axis()));
             long row = Shapes.elements(Arrays.copyOfRange(dims, m.axis() + 1, dims.length));
@@ -179,7 +184,24 @@ public final class Surgery {
                 return ShapeInference.constantAttribute(n);
             }
         }
-        throw new IllegalStateException("no int64 constant named " + name);
+        throw new ModelException(model.source() + ": no int64 constant named " + name);
+    }
+
+    /**
+     * The float initializer a member cuts units from, checked to hold all of the group's units: one that claimed
+     * more would read past the tensor, or another unit's weights.
+     */
+    private static Tensor weights(OnnxModel model, PruningGroup.Member m, int width) {
+        Tensor t = model.initializers().get(m.tensor());
+        if (t == null || !t.isFloat()) {
+            throw new ModelException(model.source() + ": " + m.tensor() + " is not a float initializer to cut units from");
+        }
+        long[] dims = t.dims();
+        if (m.axis() < 0 || m.axis() >= dims.length || m.offset() < 0 || m.offset() + (long) width * m.span() > dims[m.axis()]) {
+            throw new ModelException(model.source() + ": tensor " + m.tensor() + " " + Arrays.toString(dims) + " has no " + width + " units of "
+                    + m.span() + " along axis " + m.axis() + " after offset " + m.offset());
+        }
+        return t;
     }
 
     static OnnxMl.TensorProto longProto(String name, Tensor t) {

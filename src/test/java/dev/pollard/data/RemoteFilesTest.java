@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +15,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** Fetching over https from a server in this process, which only the test-only loopback allowance lets RemoteFiles reach. */
 class RemoteFilesTest {
+    /** The environment of every fetch here: the test's server is on 127.0.0.1. */
+    private static final Map<String, String> LOOPBACK = Map.of(RemoteFiles.ALLOW_LOOPBACK_VARIABLE, "true");
     private static final byte[] MODEL = "not really onnx, but bytes all the same".getBytes(StandardCharsets.UTF_8);
     private HttpServer server;
     private final AtomicReference<String> seenAuthorization = new AtomicReference<>();
@@ -26,7 +28,7 @@ class RemoteFilesTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server = TestTls.server();
         server.createContext("/private/model.onnx", exchange -> {
             String auth = exchange.getRequestHeaders().getFirst("Authorization");
             seenAuthorization.set(auth);
@@ -56,7 +58,13 @@ class RemoteFilesTest {
     }
 
     private String url(String path) {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+        return "https://127.0.0.1:" + server.getAddress().getPort() + path;
+    }
+
+    private Path fetch(String path, String role, Map<String, String> env) throws Exception {
+        Map<String, String> withLoopback = new java.util.HashMap<>(env);
+        withLoopback.putAll(LOOPBACK);
+        return RemoteFiles.localCopy(url(path), role, dir, withLoopback, TestTls.context());
     }
 
     @Test
@@ -67,7 +75,7 @@ class RemoteFilesTest {
 
     @Test
     void downloadsWithTheAuthorizationFromTheRolesVariable() throws Exception {
-        Path file = RemoteFiles.localCopy(url("/private/model.onnx"), "model", dir,
+        Path file = fetch("/private/model.onnx", "model",
                 Map.of("POLLARD_MODEL_AUTHORIZATION", "Bearer s3cret\n", "POLLARD_DATASET_AUTHORIZATION", "Bearer other"));
         assertThat(file).isEqualTo(dir.resolve("model").resolve("model.onnx")).hasBinaryContent(MODEL);
         assertThat(seenAuthorization.get()).isEqualTo("Bearer s3cret");
@@ -78,7 +86,7 @@ class RemoteFilesTest {
 
     @Test
     void aRefusalIsPermanentAndSaysNoCredentialsWereSent() {
-        assertThatThrownBy(() -> RemoteFiles.localCopy(url("/private/model.onnx"), "model", dir, Map.of()))
+        assertThatThrownBy(() -> fetch("/private/model.onnx", "model", Map.of()))
                 .isInstanceOfSatisfying(RemoteFiles.FetchException.class, e -> assertThat(e.permanent).isTrue())
                 .hasMessage("HTTP 401 (no credentials were sent: reference a Secret with key Authorization in model.secretRef)");
         assertThat(seenAuthorization.get()).isNull();
@@ -87,19 +95,18 @@ class RemoteFilesTest {
 
     @Test
     void credentialsAreNotCarriedAcrossARedirect() {
-        assertThatThrownBy(() -> RemoteFiles.localCopy(url("/moved/model.onnx"), "model", dir,
-                Map.of("POLLARD_MODEL_AUTHORIZATION", "Bearer s3cret")))
+        assertThatThrownBy(() -> fetch("/moved/model.onnx", "model", Map.of("POLLARD_MODEL_AUTHORIZATION", "Bearer s3cret")))
                 .hasMessage("HTTP 302 (redirects are not followed when credentials are sent)");
         assertThat(seenAuthorization.get()).isNull();
     }
 
     @Test
     void aServerErrorOrNoServerIsWorthARetry() {
-        assertThatThrownBy(() -> RemoteFiles.localCopy(url("/broken"), "dataset", dir, Map.of()))
+        assertThatThrownBy(() -> fetch("/broken", "dataset", Map.of()))
                 .isInstanceOfSatisfying(RemoteFiles.FetchException.class, e -> assertThat(e.permanent).isFalse())
                 .hasMessage("HTTP 503");
         server.stop(0);
-        assertThatThrownBy(() -> RemoteFiles.localCopy(url("/private/model.onnx"), "model", dir, Map.of()))
+        assertThatThrownBy(() -> fetch("/private/model.onnx", "model", Map.of()))
                 .isInstanceOfSatisfying(RemoteFiles.FetchException.class, e -> assertThat(e.permanent).isFalse())
                 .hasMessageStartingWith("cannot download: java.net.ConnectException");
     }
