@@ -39,8 +39,9 @@ public record PruningGroup(String id, String kind, int width, List<Member> membe
     }
 
     /**
-     * How a member takes part: it produces the units, normalises them (learned scale and shift), holds their running
-     * statistics (sliced with them, but no measure of their importance), consumes them, or counts them in a shape.
+     * How a member takes part: it produces the units, normalises them (learned scale and shift), filters each unit on its
+     * own (a depthwise convolution's weights, whose group count follows the width), holds their running statistics
+     * (sliced with them, but no measure of their importance), consumes them, or counts them in a shape.
      */
-    public enum Role { PRODUCER, NORMALIZATION, STATISTICS, CONSUMER, SHAPE }
+    public enum Role { PRODUCER, NORMALIZATION, DEPTHWISE, STATISTICS, CONSUMER, SHAPE }
 }

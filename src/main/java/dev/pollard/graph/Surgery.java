@@ -47,7 +47,7 @@ public final class Surgery {
         }
         Set<String> depthwise = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.NORMALIZATION && m.axis() == 0) {
+            if (m.role() == PruningGroup.Role.DEPTHWISE) {
                 depthwise.add(m.node());
             }
         }
