@@ -3,6 +3,7 @@ package dev.pollard.graph;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.onnx.proto.OnnxMl;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -58,8 +59,7 @@ final class BroadcastRule implements OpRule {
                 Result.BOOLEAN));
         OPS.put("Xor", new Op(a -> (a[0] != 0) != (a[1] != 0) ? 1 : 0,
                 (n, in) -> bool(in.get(0)).logicalXor(bool(in.get(1))), Result.BOOLEAN));
-        OPS.put("Where", new Op(a -> a[0] != 0 ? a[1] : a[2], (n, in) -> NDArrays.where(bool(in.get(0)), in.get(1),
-                in.get(2)), Result.LIKE_BRANCHES));
+        OPS.put("Where", new Op(a -> a[0] != 0 ? a[1] : a[2], BroadcastRule::where, Result.LIKE_BRANCHES));
     }
 
     @Override
@@ -116,6 +116,16 @@ final class BroadcastRule implements OpRule {
             y = f.apply(same(y, in.get(i)), same(in.get(i), y));
         }
         return y;
+    }
+
+    /** DJL's where wants the condition and both branches of one shape: broadcast them first. */
+    private static NDArray where(OnnxMl.NodeProto n, List<NDArray> in) {
+        long[] shape = in.get(0).getShape().getShape();
+        for (int i = 1; i < 3; i++) {
+            shape = Shapes.broadcast(shape, in.get(i).getShape().getShape(), Attributes.label(n));
+        }
+        Shape common = new Shape(shape);
+        return NDArrays.where(bool(in.get(0)).broadcast(common), in.get(1).broadcast(common), in.get(2).broadcast(common));
     }
 
     /** Integer division floors (as the shape arithmetic PyTorch exports expects); float division is plain. */
