@@ -169,7 +169,7 @@ final class BroadcastRule implements OpRule {
         Integer a = g.space(in0);
         Integer b = g.space(in1);
         if (a != null && b != null && Arrays.equals(shapes.shape(in0), shapes.shape(in1)) && g.axis(in0) == g.axis(in1)
-                && g.headed(in0) == g.headed(in1)) {
+                && g.headed(in0) == g.headed(in1) && g.folded(in0) == g.folded(in1)) {
             g.union(a, b); // residual connection: both sides' channel i meet
             g.carry(in0, n.getOutput(0), g.root(a), g.axis(in0));
             return;

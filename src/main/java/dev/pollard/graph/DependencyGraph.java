@@ -21,8 +21,11 @@ import java.util.Set;
  * with widths, members and the nodes that carry them) and the operations rules trace with. Attention heads: a Reshape
  * that splits a linear layer's features [.., F] into [.., H, F/H] turns its space into one of H heads; the head axis
  * is followed through Transposes, scalings, masks, Softmax and the two activation-by-activation MatMuls (which join Q
- * with K, then with V), back through the Reshape that merges the heads. Concat along channels makes segments
- * (space, offset). The int64 constants holding head counts in those Reshapes' shapes join the group.
+ * with K, then with V), back through the Reshape that merges the heads. PyTorch's nn.MultiheadAttention adds a packed
+ * projection (Q, K and V side by side: the space's units in 3 blocks, picked apart by Gather) and heads folded into
+ * the batch axis ([B*H, L, D], told apart with shapes at a second batch size). Concat along channels makes segments
+ * (space, offset). The int64 constants holding head counts in those Reshapes' shapes join the group, and so do shapes
+ * computed at run time, which Surgery then makes constant.
  */
 public final class DependencyGraph {
     private final OnnxModel model;
@@ -39,8 +42,12 @@ public final class DependencyGraph {
     private final Map<Integer, Set<String>> carriers = new HashMap<>(); // space -> nodes whose outputs carry its units
     private final Map<Integer, Integer> unitSpan = new HashMap<>(); // space -> features per unit (head size), else 1
     private final Set<String> headed = new HashSet<>(); // values whose traced axis is a head axis
+    private final Set<String> folded = new HashSet<>(); // head-axis values whose axis also holds the batch: [B*H, ..]
+    private final Map<String, Integer> blockAxisOf = new HashMap<>(); // packed value -> the axis of its Q/K/V blocks
+    private ShapeInference shapesAtTwo; // at batch 2, to tell which dimensions follow the batch; made when needed
     private final Map<String, OnnxMl.NodeProto> producerOf = new HashMap<>();
     private final Map<String, Integer> readers = new HashMap<>(); // value -> how many node inputs read it
+    private final Map<String, List<OnnxMl.NodeProto>> consumersOf = new HashMap<>();
     private final Map<String, List<int[]>> segmentsOf = new HashMap<>(); // concatenated value -> {space, offset} on axis 1
 
     private DependencyGraph(OnnxModel model) {
@@ -49,6 +56,7 @@ public final class DependencyGraph {
         for (OnnxMl.NodeProto n : model.nodes()) {
             n.getOutputList().forEach(o -> producerOf.put(o, n));
             n.getInputList().forEach(i -> readers.merge(i, 1, Integer::sum));
+            n.getInputList().forEach(i -> consumersOf.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
         }
     }
 
@@ -80,6 +88,14 @@ public final class DependencyGraph {
 
     ShapeInference shapes() {
         return shapes;
+    }
+
+    /** Shapes at batch 2: a dimension that differs from {@link #shapes()}' follows the batch. */
+    ShapeInference shapesAtTwo() {
+        if (shapesAtTwo == null) {
+            shapesAtTwo = ShapeInference.infer(model, 2);
+        }
+        return shapesAtTwo;
     }
 
     /** Whether the value is a weight (an initializer), which can be sliced. */
@@ -125,8 +141,31 @@ public final class DependencyGraph {
         headed.add(value);
     }
 
+    /** Whether the value's head axis also holds the batch (PyTorch's MultiheadAttention: [B*H, L, D]). */
+    boolean folded(String value) {
+        return folded.contains(value);
+    }
+
+    void markFolded(String value) {
+        folded.add(value);
+    }
+
+    /** The axis holding a packed value's Q/K/V blocks, or -1. */
+    int blockAxis(String value) {
+        return blockAxisOf.getOrDefault(value, -1);
+    }
+
+    void setBlockAxis(String value, int axis) {
+        blockAxisOf.put(value, axis);
+    }
+
     int root(int space) {
         return find(space);
+    }
+
+    /** The nodes that read the value (a node reading it twice, twice). */
+    List<OnnxMl.NodeProto> consumers(String value) {
+        return consumersOf.getOrDefault(value, List.of());
     }
 
     /** Units of the space now. */
@@ -221,6 +260,26 @@ public final class DependencyGraph {
         if (headed.contains(from)) {
             headed.add(to);
         }
+        if (folded.contains(from)) {
+            folded.add(to);
+        }
+    }
+
+    /**
+     * The output carries the input's units with its axes moved (Transpose, Squeeze, Unsqueeze, Gather):
+     * {@code where[i]} is the output axis of input axis i, or -1 where the axis is gone.
+     */
+    boolean carryMoved(String from, String to, int space, int[] where) {
+        int axis = axis(from);
+        if (axis >= where.length || where[axis] < 0) {
+            return false;
+        }
+        carry(from, to, space, where[axis]);
+        int block = blockAxis(from);
+        if (block >= 0 && block < where.length && where[block] >= 0) {
+            blockAxisOf.put(to, where[block]);
+        }
+        return true;
     }
 
     /** The node's output carries the same concatenated segments as its input. */
@@ -238,9 +297,52 @@ public final class DependencyGraph {
         kinds.put(root, "attention-heads");
         List<PruningGroup.Member> scaled = new ArrayList<>();
         for (PruningGroup.Member m : members.get(root)) {
-            scaled.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span() * size, m.node(), m.role()));
+            scaled.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span() * size, m.node(), m.role(), m.offset(),
+                    m.blocks()));
         }
         members.put(root, scaled);
+    }
+
+    /**
+     * The space's units so far turn out to be {@code blocks} packed copies (Q, K and V of one projection): unit i is
+     * entry i of every block, and the width is one block's.
+     */
+    void becomeBlocks(int space, int blocks) {
+        int root = find(space);
+        widths.set(root, widths.get(root) / blocks);
+        List<PruningGroup.Member> packed = new ArrayList<>();
+        for (PruningGroup.Member m : members.get(root)) {
+            packed.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span(), m.node(), m.role(), m.offset(),
+                    m.blocks() * blocks));
+        }
+        members.put(root, packed);
+    }
+
+    /** A count entry that needs no rewriting: the shape infers it (-1) or copies it from the input (0). */
+    static final PruningGroup.Member UNCOUNTED = new PruningGroup.Member("", -1, 0, "", PruningGroup.Role.SHAPE);
+
+    /**
+     * Entry {@code index} of a Reshape's shape, which counts {@code width} units of {@code span} each: a stored
+     * constant to rewrite (see {@link #shapeEntry}), {@link #UNCOUNTED} where it is -1 or 0, or, where the shape is
+     * computed at run time and read by this Reshape alone, that value, for Surgery to replace with a constant shape.
+     * Null when none of these holds.
+     */
+    PruningGroup.Member countEntry(OnnxMl.NodeProto reshape, int index, int span, int width) {
+        String value = reshape.getInput(1);
+        Tensor t = shapes.constant(value);
+        if (t == null || t.isFloat()) {
+            return null;
+        }
+        OnnxMl.NodeProto p = producerOf.get(value);
+        boolean stored = model.initializers().containsKey(value) || (p != null && p.getOpType().equals("Constant"));
+        if (stored && (t.longs()[index] == -1 || t.longs()[index] == 0)) {
+            return UNCOUNTED;
+        }
+        PruningGroup.Member entry = shapeEntry(value, index, span, reshape, width);
+        if (entry != null || stored || readers.getOrDefault(value, 0) != 1) {
+            return entry;
+        }
+        return new PruningGroup.Member(value, index, span, Attributes.label(reshape), PruningGroup.Role.SHAPE);
     }
 
     /** The node producing the value does work in proportion to the space's width. */

@@ -60,6 +60,33 @@ final class GatherRule implements OpRule {
     }
 
     @Override
+    public boolean followsLastAxis(OnnxMl.NodeProto n) {
+        return true;
+    }
+
+    /** Picking one block (Q, K or V) of a packed value by a constant index keeps the units of the others' axis. */
+    @Override
+    public void couple(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        Integer space = g.space(x);
+        Tensor index = g.shapes().constant(n.getInput(1));
+        int rank = g.shapes().shape(x).length;
+        int axis = Shapes.axis(Attributes.i(n, "axis", 0), rank);
+        if (space == null || !n.getOpType().equals("Gather") || g.blockAxis(x) != axis || index == null
+                || index.dims().length != 0 || g.span(x) != 1) {
+            g.freezeInputs(n);
+            return;
+        }
+        int[] where = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            where[i] = i < axis ? i : i == axis ? -1 : i - 1;
+        }
+        String out = n.getOutput(0);
+        g.carryMoved(x, out, space, where);
+        g.setBlockAxis(out, -1);
+    }
+
+    @Override
     public long flops(OnnxMl.NodeProto n, ShapeInference s) {
         return 0; // moves data, computes nothing
     }

@@ -82,7 +82,7 @@ final class MatMulRule implements OpRule {
     private static boolean headMatMul(DependencyGraph g, OnnxMl.NodeProto n) {
         String a = n.getInput(0);
         String b = n.getInput(1);
-        if (!g.headed(a) || !g.headed(b)) {
+        if (!g.headed(a) || !g.headed(b) || g.folded(a) || g.folded(b)) {
             return false;
         }
         int rank = g.shapes().shape(a).length;

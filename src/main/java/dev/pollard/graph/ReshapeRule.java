@@ -97,7 +97,9 @@ final class ReshapeRule implements OpRule {
             return;
         }
         if (n.getOpType().equals("Reshape") && (g.headed(x) || g.axis(x) != 1)) {
-            if (!splitHeads(g, n) && !mergeHeads(g, n)) {
+            // packed Q/K/V first: its [.., 3, E] split would otherwise read as 3 heads
+            if (!splitBlocks(g, n) && !splitHeads(g, n) && !mergeHeads(g, n) && !foldHeads(g, n) && !unfoldHeads(g, n)
+                    && !mergeHeadsAndRows(g, n)) {
                 g.freezeInputs(n);
             }
             return;
@@ -146,6 +148,172 @@ final class ReshapeRule implements OpRule {
         }
         g.put(n.getOutput(0), space, r - 1);
         g.markHeaded(n.getOutput(0));
+        return true;
+    }
+
+    /**
+     * A Reshape [.., k*E] -> [.., k, E] of a packed projection (PyTorch's in_proj: an E-feature input projected to
+     * Q, K and V side by side): the space's units are E, each present in all k blocks. Told from a split into k heads
+     * by what follows: the blocks are picked apart one index at a time (Gather), heads are not.
+     */
+    private static boolean splitBlocks(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = g.shapes().shape(x);
+        long[] after = g.shapes().shape(n.getOutput(0));
+        int r = before.length;
+        int space = g.root(g.space(x));
+        if (g.headed(x) || g.blockAxis(x) >= 0 || g.axis(x) != r - 1 || g.span(x) != 1 || after.length != r + 1
+                || g.unit(space) != 1 || g.width(space) != before[r - 1] || after[r - 1] < 2 || after[r - 1] > 3
+                || !Arrays.equals(Arrays.copyOf(before, r - 1), Arrays.copyOf(after, r - 1))
+                || !pickedApart(g, n.getOutput(0), r - 1)) {
+            return false;
+        }
+        PruningGroup.Member count = g.countEntry(n, r, 1, (int) after[r]);
+        if (count == null) {
+            return false;
+        }
+        g.becomeBlocks(space, (int) after[r - 1]);
+        if (count != DependencyGraph.UNCOUNTED) {
+            g.addMember(space, count);
+        }
+        g.put(n.getOutput(0), space, r);
+        g.setBlockAxis(n.getOutput(0), r - 1);
+        return true;
+    }
+
+    /**
+     * Whether every reader of the value, after axes moved by Unsqueeze, Squeeze and Transpose, Gathers one constant
+     * index along {@code axis}: how PyTorch takes Q, K and V out of a packed projection.
+     */
+    private static boolean pickedApart(DependencyGraph g, String value, int axis) {
+        List<OnnxMl.NodeProto> readers = g.consumers(value);
+        for (OnnxMl.NodeProto c : readers) {
+            int rank = g.shapes().shape(value).length;
+            switch (c.getOpType()) {
+                case "Gather" -> {
+                    Tensor index = g.shapes().constant(c.getInput(1));
+                    if (!c.getInput(0).equals(value) || Shapes.axis(Attributes.i(c, "axis", 0), rank) != axis
+                            || index == null || index.dims().length != 0) {
+                        return false;
+                    }
+                }
+                case "Unsqueeze", "Squeeze", "Transpose" -> {
+                    int[] where = c.getOpType().equals("Transpose") ? TransposeRule.axisMap(c, rank)
+                            : SqueezeRule.axisMap(g.shapes(), c);
+                    if (where[axis] < 0 || !pickedApart(g, c.getOutput(0), where[axis])) {
+                        return false;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+        }
+        return !readers.isEmpty();
+    }
+
+    /**
+     * A Reshape [.., B, E] -> [.., B*H, D] that splits features into H heads and folds them into the batch axis, as
+     * nn.MultiheadAttention does (B follows the batch: found by comparing shapes at two batch sizes).
+     */
+    private static boolean foldHeads(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = g.shapes().shape(x);
+        long[] after = g.shapes().shape(n.getOutput(0));
+        long[] before2 = g.shapesAtTwo().shape(x);
+        long[] after2 = g.shapesAtTwo().shape(n.getOutput(0));
+        int r = before.length;
+        int space = g.root(g.space(x));
+        if (g.headed(x) || g.blockAxis(x) >= 0 || g.axis(x) != r - 1 || g.span(x) != 1 || after.length != r) {
+            return false;
+        }
+        int batchAxis = -1;
+        for (int i = 0; i < r - 1; i++) {
+            if (before2[i] != before[i]) {
+                batchAxis = batchAxis < 0 ? i : -2;
+            } else if (after[i] != before[i] || after2[i] != before2[i]) {
+                return false;
+            }
+        }
+        if (batchAxis < 0 || after2[batchAxis] % before2[batchAxis] != 0) {
+            return false;
+        }
+        int heads = (int) (after2[batchAxis] / before2[batchAxis]);
+        int size = (int) after[r - 1];
+        if (heads < 2 || (long) heads * size != before[r - 1]) {
+            return false;
+        }
+        boolean split = g.unit(space) == 1 && g.width(space) == before[r - 1];
+        if (!split && (g.unit(space) != size || g.width(space) != heads)) {
+            return false;
+        }
+        PruningGroup.Member count = g.countEntry(n, batchAxis, 1, heads);
+        if (count == null) {
+            return false;
+        }
+        if (split) {
+            g.becomeHeads(space, heads, size);
+        }
+        if (count != DependencyGraph.UNCOUNTED) {
+            g.addMember(space, count);
+        }
+        g.put(n.getOutput(0), space, batchAxis);
+        g.markHeaded(n.getOutput(0));
+        g.markFolded(n.getOutput(0));
+        return true;
+    }
+
+    /** A Reshape [.., B*H, ..] -> [.., B, H, ..] that takes folded heads out of the batch axis again. */
+    private static boolean unfoldHeads(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = g.shapes().shape(x);
+        long[] after = g.shapes().shape(n.getOutput(0));
+        long[] before2 = g.shapesAtTwo().shape(x);
+        long[] after2 = g.shapesAtTwo().shape(n.getOutput(0));
+        int j = g.axis(x);
+        int space = g.root(g.space(x));
+        if (!g.folded(x) || after.length != before.length + 1 || after[j + 1] != g.width(space)
+                || after2[j] * after2[j + 1] != before2[j] || after2[j] == after[j]
+                || !Arrays.equals(Arrays.copyOf(before, j), Arrays.copyOf(after, j))
+                || !Arrays.equals(Arrays.copyOfRange(before, j + 1, before.length),
+                        Arrays.copyOfRange(after, j + 2, after.length))) {
+            return false;
+        }
+        PruningGroup.Member count = g.countEntry(n, j + 1, 1, g.width(space));
+        if (count == null) {
+            return false;
+        }
+        if (count != DependencyGraph.UNCOUNTED) {
+            g.addMember(space, count);
+        }
+        g.put(n.getOutput(0), space, j + 1);
+        g.markHeaded(n.getOutput(0));
+        return true;
+    }
+
+    /**
+     * A Reshape [a, b, .., H, D] -> [a*b*.., H*D]: heads merged back into features while the leading axes become
+     * rows (nn.MultiheadAttention before its output projection).
+     */
+    private static boolean mergeHeadsAndRows(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        long[] before = g.shapes().shape(x);
+        long[] after = g.shapes().shape(n.getOutput(0));
+        int r = before.length;
+        int space = g.root(g.space(x));
+        if (!g.headed(x) || g.folded(x) || g.axis(x) != r - 2 || g.unit(space) != before[r - 1] || after.length != 2
+                || after[1] != before[r - 2] * before[r - 1]
+                || after[0] != Shapes.elements(Arrays.copyOf(before, r - 2))) {
+            return false;
+        }
+        PruningGroup.Member count = g.countEntry(n, 1, g.unit(space), g.width(space));
+        if (count == null) {
+            return false;
+        }
+        if (count != DependencyGraph.UNCOUNTED) {
+            g.addMember(space, count);
+        }
+        g.put(n.getOutput(0), space, 1);
         return true;
     }
 

@@ -74,6 +74,55 @@ final class SqueezeRule implements OpRule {
     }
 
     @Override
+    public boolean followsLastAxis(OnnxMl.NodeProto n) {
+        return true;
+    }
+
+    /** Packed and head-split values keep their units through added or removed size-one axes. */
+    @Override
+    public void couple(DependencyGraph g, OnnxMl.NodeProto n) {
+        String x = n.getInput(0);
+        Integer space = g.space(x);
+        if (space == null || !(g.headed(x) || g.blockAxis(x) >= 0) || g.span(x) != 1
+                || !g.carryMoved(x, n.getOutput(0), space, axisMap(g.shapes(), n))) {
+            g.freezeInputs(n);
+        }
+    }
+
+    /** Where each input axis ends up (-1 where squeezed away). */
+    static int[] axisMap(ShapeInference s, OnnxMl.NodeProto n) {
+        long[] x = s.in(n, 0);
+        long[] y = s.shape(n.getOutput(0));
+        long[] axes = ShapeInference.hasInput(n, 1) ? s.longsOf(n, 1) : Attributes.ints(n, "axes");
+        int[] where = new int[x.length];
+        if (n.getOpType().equals("Unsqueeze")) {
+            boolean[] added = new boolean[y.length];
+            for (long a : axes) {
+                added[Shapes.axis(a, y.length)] = true;
+            }
+            for (int i = 0, k = 0; i < y.length; i++) {
+                if (!added[i]) {
+                    where[k++] = i;
+                }
+            }
+            return where;
+        }
+        boolean[] removed = new boolean[x.length];
+        for (int i = 0; i < x.length; i++) {
+            removed[i] = axes == null && x[i] == 1;
+        }
+        if (axes != null) {
+            for (long a : axes) {
+                removed[Shapes.axis(a, x.length)] = true;
+            }
+        }
+        for (int i = 0, k = 0; i < x.length; i++) {
+            where[i] = removed[i] ? -1 : k++;
+        }
+        return where;
+    }
+
+    @Override
     public EntrySource entrySource(ShapeInference s, OnnxMl.NodeProto n, int index) {
         return new EntrySource(n.getInput(0), index);
     }

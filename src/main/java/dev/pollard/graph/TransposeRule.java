@@ -5,7 +5,10 @@ import ai.onnx.proto.OnnxMl;
 import java.util.List;
 import java.util.Set;
 
-/** Transpose permutes axes: attention heads move with their axis; other units are not followed through it. */
+/**
+ * Transpose permutes axes: attention heads and packed Q/K/V blocks move with their axes; other units are not followed
+ * through it.
+ */
 final class TransposeRule implements OpRule {
     @Override
     public Set<String> ops() {
@@ -44,16 +47,20 @@ final class TransposeRule implements OpRule {
     public void couple(DependencyGraph g, OnnxMl.NodeProto n) {
         String x = n.getInput(0);
         Integer in = g.space(x);
-        if (in == null || !g.headed(x)) {
+        if (in == null || !(g.headed(x) || g.blockAxis(x) >= 0)) {
             g.freezeInputs(n);
             return;
         }
+        g.carryMoved(x, n.getOutput(0), in, axisMap(n, g.shapes().shape(x).length));
+    }
+
+    /** Where each input axis ends up. */
+    static int[] axisMap(OnnxMl.NodeProto n, int rank) {
         long[] perm = Attributes.ints(n, "perm");
-        int rank = g.shapes().shape(x).length;
+        int[] where = new int[rank];
         for (int i = 0; i < rank; i++) {
-            if ((perm == null ? rank - 1 - i : perm[i]) == g.axis(x)) {
-                g.carry(x, n.getOutput(0), in, i);
-            }
+            where[(int) (perm == null ? rank - 1 - i : perm[i])] = i;
         }
+        return where;
     }
 }

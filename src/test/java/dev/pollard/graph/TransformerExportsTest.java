@@ -27,7 +27,7 @@ import picocli.CommandLine;
 
 /**
  * Transformers as PyTorch's exporter writes them (fixtures/make_fixtures.py): nn.TransformerEncoder (packed QKV, Mod
- * and Gather shape arithmetic), a BERT-style encoder with an attention-mask input and arange position ids, and the
+ * and Gather shape arithmetic, heads folded into the batch axis), a BERT-style encoder with an attention-mask input and arange position ids, and the
  * pretrained all-MiniLM-L6-v2. Each runs on DJL as in ONNX Runtime, and prunes into a smaller model ONNX Runtime runs.
  */
 class TransformerExportsTest {
@@ -38,16 +38,48 @@ class TransformerExportsTest {
     Path dir;
 
     @Test
-    void pytorchTransformerEncoderRunsOnDjlAsInOnnxRuntimeAndLosesFeedForwardNeurons() throws Exception {
+    void pytorchTransformerEncoderRunsOnDjlAsInOnnxRuntimeAndLosesHeadsAndNeurons() throws Exception {
         OnnxModel model = OnnxModel.load(Fixtures.path("torch_transformer"));
         assertDjlMatchesOnnxRuntime(model);
-        assertThat(DependencyGraph.groups(model)).extracting(g -> g.kind() + "/" + g.width())
-                .containsExactly("linear-neurons/256", "linear-neurons/256");
+        List<PruningGroup> groups = DependencyGraph.groups(model);
+        assertThat(groups).extracting(g -> g.kind() + "/" + g.width()).containsExactly(
+                "attention-heads/4", "linear-neurons/256", "attention-heads/4", "linear-neurons/256");
+        PruningGroup heads = groups.get(0);
+        assertThat(heads.unitSize()).isEqualTo(16);
+        // the packed in_proj weight and bias hold every head three times (Q, K, V); the output projection reads them
+        assertThat(heads.members()).filteredOn(m -> m.role() == PruningGroup.Role.PRODUCER)
+                .extracting(PruningGroup.Member::blocks).containsExactly(3, 3);
+        assertThat(heads.members()).filteredOn(m -> m.role() == PruningGroup.Role.CONSUMER).hasSize(1);
 
         OnnxModel pruned = UniformPruning.prune(model, 0.5, 8);
-        assertThat(DependencyGraph.groups(pruned)).extracting(PruningGroup::width).containsExactly(128, 128);
+        assertThat(DependencyGraph.groups(pruned)).extracting(g -> g.kind() + "/" + g.width()).containsExactly(
+                "attention-heads/2", "linear-neurons/128", "attention-heads/2", "linear-neurons/128");
+        assertThat(pruned.initializers().get("encoder.layers.0.self_attn.in_proj_bias").dims()).containsExactly(96);
         assertSmallerAndRunsWithTheSameOutputShape(model, pruned);
         assertDjlMatchesOnnxRuntime(pruned);
+    }
+
+    /**
+     * Heads the output projections ignore can go from the packed projections without changing the logits: each head
+     * leaves Q, K and V alike, and the shapes MultiheadAttention computes from the input follow.
+     */
+    @Test
+    void removingUnreadHeadsOfPackedProjectionsKeepsTheOutputs() throws Exception {
+        OnnxModel original = OnnxModel.load(Fixtures.path("torch_transformer"));
+        int[] removed = {1, 2};
+        for (PruningGroup g : DependencyGraph.groups(original)) {
+            if (g.kind().equals("attention-heads")) {
+                original = UnreadUnits.zeroConsumers(original, g, removed);
+            }
+        }
+        OnnxModel pruned = original;
+        for (String id : DependencyGraph.groups(original).stream().filter(g -> g.kind().equals("attention-heads"))
+                .map(PruningGroup::id).toList()) {
+            PruningGroup g = DependencyGraph.groups(pruned).stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow();
+            pruned = Surgery.remove(pruned, g, removed);
+        }
+        Map<String, long[]> inputs = inputs(original, BATCH);
+        assertClose(runOnnxRuntime(pruned, inputs), runOnnxRuntime(original, inputs), 1e-4);
     }
 
     @Test
