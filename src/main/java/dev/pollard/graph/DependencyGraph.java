@@ -17,20 +17,17 @@ import java.util.Set;
  * when it reaches a graph output (the classes) or an operator that mixes channels in ways not traced (then removing a
  * unit would change the model's shapes inconsistently).
  *
- * <p>Attention heads: a Reshape that splits a linear layer's features [.., F] into [.., H, F/H] turns its space into
- * one of H heads of F/H features each. The head axis is followed through Transposes, scalings, Softmax and the two
- * activation-by-activation MatMuls (which join Q with K, then with V), back through the Reshape that merges the heads
- * into the output projection's input.
- *
- * <p>Concat along channels: the output's channels are the inputs' channels one after another, so a consumer's
- * weights hold each input's units at an offset (the widths of the inputs before it). Such a value is traced as segments
- * (space, offset) through BatchNorm and channel-preserving ops into the convolutions that consume it. The int64 constants holding H and F in those Reshapes' shapes join the group.
+ * <p>What each operator does to units is its {@link OpRule}'s {@code couple}; this class holds the spaces (a union-find
+ * with widths, members and the nodes that carry them) and the operations rules trace with. Attention heads: a Reshape
+ * that splits a linear layer's features [.., F] into [.., H, F/H] turns its space into one of H heads; the head axis
+ * is followed through Transposes, scalings, masks, Softmax and the two activation-by-activation MatMuls (which join Q
+ * with K, then with V), back through the Reshape that merges the heads. PyTorch's nn.MultiheadAttention adds a packed
+ * projection (Q, K and V side by side: the space's units in 3 blocks, picked apart by Gather) and heads folded into
+ * the batch axis ([B*H, L, D], told apart with shapes at a second batch size). Concat along channels makes segments
+ * (space, offset). The int64 constants holding head counts in those Reshapes' shapes join the group, and so do shapes
+ * computed at run time, which Surgery then makes constant.
  */
 public final class DependencyGraph {
-    private static final Set<String> CHANNEL_PRESERVING = Set.of("Relu", "Clip", "Sigmoid", "Tanh", "Gelu",
-            "Erf", "Identity", "Dropout", "MaxPool", "AveragePool", "GlobalAveragePool", "LeakyRelu", "HardSigmoid",
-            "HardSwish", "Abs", "Neg", "Sqrt", "Exp");
-
     private final OnnxModel model;
     private final ShapeInference shapes;
     private final Map<String, Integer> spaceOf = new HashMap<>(); // value -> channel space
@@ -45,8 +42,12 @@ public final class DependencyGraph {
     private final Map<Integer, Set<String>> carriers = new HashMap<>(); // space -> nodes whose outputs carry its units
     private final Map<Integer, Integer> unitSpan = new HashMap<>(); // space -> features per unit (head size), else 1
     private final Set<String> headed = new HashSet<>(); // values whose traced axis is a head axis
+    private final Set<String> folded = new HashSet<>(); // head-axis values whose axis also holds the batch: [B*H, ..]
+    private final Map<String, Integer> blockAxisOf = new HashMap<>(); // packed value -> the axis of its Q/K/V blocks
+    private ShapeInference shapesAtTwo; // at batch 2, to tell which dimensions follow the batch; made when needed
     private final Map<String, OnnxMl.NodeProto> producerOf = new HashMap<>();
     private final Map<String, Integer> readers = new HashMap<>(); // value -> how many node inputs read it
+    private final Map<String, List<OnnxMl.NodeProto>> consumersOf = new HashMap<>();
     private final Map<String, List<int[]>> segmentsOf = new HashMap<>(); // concatenated value -> {space, offset} on axis 1
 
     private DependencyGraph(OnnxModel model) {
@@ -55,6 +56,7 @@ public final class DependencyGraph {
         for (OnnxMl.NodeProto n : model.nodes()) {
             n.getOutputList().forEach(o -> producerOf.put(o, n));
             n.getInputList().forEach(i -> readers.merge(i, 1, Integer::sum));
+            n.getInputList().forEach(i -> consumersOf.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
         }
     }
 
@@ -74,7 +76,110 @@ public final class DependencyGraph {
         return g.collect();
     }
 
-    private int newSpace(int width, OnnxMl.NodeProto producer) {
+    private int find(int s) {
+        while (parent.get(s) != s) {
+            parent.set(s, parent.get(parent.get(s)));
+            s = parent.get(s);
+        }
+        return s;
+    }
+
+    // ---- what op rules use to trace units (see OpRule#couple) ----
+
+    ShapeInference shapes() {
+        return shapes;
+    }
+
+    /** Shapes at batch 2: a dimension that differs from {@link #shapes()}' follows the batch. */
+    ShapeInference shapesAtTwo() {
+        if (shapesAtTwo == null) {
+            shapesAtTwo = ShapeInference.infer(model, 2);
+        }
+        return shapesAtTwo;
+    }
+
+    /** Whether the value is a weight (an initializer), which can be sliced. */
+    boolean isWeight(String value) {
+        return model.initializers().containsKey(value);
+    }
+
+    /** The space whose units the value carries, or null. */
+    Integer space(String value) {
+        return spaceOf.get(value);
+    }
+
+    /** Whether the value carries units of some space, whole or as concatenated segments. */
+    boolean traced(String value) {
+        return spaceOf.containsKey(value) || segmentsOf.containsKey(value);
+    }
+
+    /** The {space, offset} segments of a concatenated value; empty when it is not one. */
+    List<int[]> segments(String value) {
+        return segmentsOf.getOrDefault(value, List.of());
+    }
+
+    /** The axis along which the value carries its units (1 for NCHW, the last for [.., F]). */
+    int axis(String value) {
+        return axisOf.getOrDefault(value, 1);
+    }
+
+    /** Consecutive entries per unit along the value's axis (H*W after a Flatten), else 1. */
+    int span(String value) {
+        return spanOf.getOrDefault(value, 1);
+    }
+
+    void setSpan(String value, int span) {
+        spanOf.put(value, span);
+    }
+
+    /** Whether the value's traced axis is an attention-head axis. */
+    boolean headed(String value) {
+        return headed.contains(value);
+    }
+
+    void markHeaded(String value) {
+        headed.add(value);
+    }
+
+    /** Whether the value's head axis also holds the batch (PyTorch's MultiheadAttention: [B*H, L, D]). */
+    boolean folded(String value) {
+        return folded.contains(value);
+    }
+
+    void markFolded(String value) {
+        folded.add(value);
+    }
+
+    /** The axis holding a packed value's Q/K/V blocks, or -1. */
+    int blockAxis(String value) {
+        return blockAxisOf.getOrDefault(value, -1);
+    }
+
+    void setBlockAxis(String value, int axis) {
+        blockAxisOf.put(value, axis);
+    }
+
+    int root(int space) {
+        return find(space);
+    }
+
+    /** The nodes that read the value (a node reading it twice, twice). */
+    List<OnnxMl.NodeProto> consumers(String value) {
+        return consumersOf.getOrDefault(value, List.of());
+    }
+
+    /** Units of the space now. */
+    int width(int space) {
+        return widths.get(find(space));
+    }
+
+    /** Features per unit: the head size for heads, else 1. */
+    int unit(int space) {
+        return unitSpan.getOrDefault(find(space), 1);
+    }
+
+    /** A new space of {@code width} units produced by the node. */
+    int newSpace(int width, OnnxMl.NodeProto producer) {
         int id = parent.size();
         parent.add(id);
         widths.add(width);
@@ -84,15 +189,8 @@ public final class DependencyGraph {
         return id;
     }
 
-    private int find(int s) {
-        while (parent.get(s) != s) {
-            parent.set(s, parent.get(parent.get(s)));
-            s = parent.get(s);
-        }
-        return s;
-    }
-
-    private void union(int a, int b) {
+    /** Two spaces whose unit i meet (a residual Add, Q and K of one attention): they are pruned as one. */
+    void union(int a, int b) {
         int ra = find(a);
         int rb = find(b);
         if (ra == rb) {
@@ -113,28 +211,13 @@ public final class DependencyGraph {
         }
     }
 
-    /** BatchNormalization's inputs 1 and 2 (scale, bias) are learned; 3 and 4 (mean, variance) are statistics. */
-    private static PruningGroup.Role batchNormRole(int input) {
-        return input < 3 ? PruningGroup.Role.NORMALIZATION : PruningGroup.Role.STATISTICS;
+    /** The space's units stay as they are. */
+    void freeze(int space) {
+        frozen.add(find(space));
     }
 
-    private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role) {
-        member(space, tensor, axis, span, n, role, 0);
-    }
-
-    private void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role,
-            int offset) {
-        if (model.initializers().containsKey(tensor)) {
-            int root = find(space);
-            members.get(root).add(new PruningGroup.Member(tensor, axis, span * unit(root), Attributes.label(n), role,
-                    offset));
-        } else {
-            frozen.add(find(space)); // a weight computed at run time cannot be sliced
-        }
-    }
-
-    /** Every space some input of n belongs to is frozen: n does something with channels we do not trace. */
-    private void freezeInputs(OnnxMl.NodeProto n) {
+    /** Every space some input of n belongs to is frozen: n does something with units that is not traced. */
+    void freezeInputs(OnnxMl.NodeProto n) {
         for (String input : n.getInputList()) {
             Integer s = spaceOf.get(input);
             if (s != null) {
@@ -144,11 +227,122 @@ public final class DependencyGraph {
         }
     }
 
+    void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role) {
+        member(space, tensor, axis, span, n, role, 0);
+    }
+
+    /** A weight of the node holds the space's units along an axis; a weight computed at run time freezes them. */
+    void member(int space, String tensor, int axis, int span, OnnxMl.NodeProto n, PruningGroup.Role role, int offset) {
+        if (model.initializers().containsKey(tensor)) {
+            int root = find(space);
+            members.get(root).add(new PruningGroup.Member(tensor, axis, span * unit(root), Attributes.label(n), role,
+                    offset));
+        } else {
+            frozen.add(find(space)); // a weight computed at run time cannot be sliced
+        }
+    }
+
+    /** A member as it is (a shape entry from {@link #shapeEntry}). */
+    void addMember(int space, PruningGroup.Member member) {
+        members.get(find(space)).add(member);
+    }
+
     /** Records that the value's units along this axis are the units of a space. */
-    private void put(String value, int space, int axis) {
+    void put(String value, int space, int axis) {
         spaceOf.put(value, space);
         axisOf.put(value, axis);
         carry(space, value);
+    }
+
+    /** The output carries the input's units on the given axis, and is a head-split value when the input is. */
+    void carry(String from, String to, int space, int axis) {
+        put(to, space, axis);
+        if (headed.contains(from)) {
+            headed.add(to);
+        }
+        if (folded.contains(from)) {
+            folded.add(to);
+        }
+    }
+
+    /**
+     * The output carries the input's units with its axes moved (Transpose, Squeeze, Unsqueeze, Gather):
+     * {@code where[i]} is the output axis of input axis i, or -1 where the axis is gone.
+     */
+    boolean carryMoved(String from, String to, int space, int[] where) {
+        int axis = axis(from);
+        if (axis >= where.length || where[axis] < 0) {
+            return false;
+        }
+        carry(from, to, space, where[axis]);
+        int block = blockAxis(from);
+        if (block >= 0 && block < where.length && where[block] >= 0) {
+            blockAxisOf.put(to, where[block]);
+        }
+        return true;
+    }
+
+    /** The node's output carries the same concatenated segments as its input. */
+    void carrySegments(OnnxMl.NodeProto n, List<int[]> segments) {
+        segmentsOf.put(n.getOutput(0), segments);
+        axisOf.put(n.getOutput(0), 1);
+        segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
+    }
+
+    /** Every unit of the space so far becomes one of {@code heads} heads of {@code size} consecutive features. */
+    void becomeHeads(int space, int heads, int size) {
+        int root = find(space);
+        widths.set(root, heads);
+        unitSpan.put(root, size);
+        kinds.put(root, "attention-heads");
+        List<PruningGroup.Member> scaled = new ArrayList<>();
+        for (PruningGroup.Member m : members.get(root)) {
+            scaled.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span() * size, m.node(), m.role(), m.offset(),
+                    m.blocks()));
+        }
+        members.put(root, scaled);
+    }
+
+    /**
+     * The space's units so far turn out to be {@code blocks} packed copies (Q, K and V of one projection): unit i is
+     * entry i of every block, and the width is one block's.
+     */
+    void becomeBlocks(int space, int blocks) {
+        int root = find(space);
+        widths.set(root, widths.get(root) / blocks);
+        List<PruningGroup.Member> packed = new ArrayList<>();
+        for (PruningGroup.Member m : members.get(root)) {
+            packed.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span(), m.node(), m.role(), m.offset(),
+                    m.blocks() * blocks));
+        }
+        members.put(root, packed);
+    }
+
+    /** A count entry that needs no rewriting: the shape infers it (-1) or copies it from the input (0). */
+    static final PruningGroup.Member UNCOUNTED = new PruningGroup.Member("", -1, 0, "", PruningGroup.Role.SHAPE);
+
+    /**
+     * Entry {@code index} of a Reshape's shape, which counts {@code width} units of {@code span} each: a stored
+     * constant to rewrite (see {@link #shapeEntry}), {@link #UNCOUNTED} where it is -1 or 0, or, where the shape is
+     * computed at run time and read by this Reshape alone, that value, for Surgery to replace with a constant shape.
+     * Null when none of these holds.
+     */
+    PruningGroup.Member countEntry(OnnxMl.NodeProto reshape, int index, int span, int width) {
+        String value = reshape.getInput(1);
+        Tensor t = shapes.constant(value);
+        if (t == null || t.isFloat()) {
+            return null;
+        }
+        OnnxMl.NodeProto p = producerOf.get(value);
+        boolean stored = model.initializers().containsKey(value) || (p != null && p.getOpType().equals("Constant"));
+        if (stored && (t.longs()[index] == -1 || t.longs()[index] == 0)) {
+            return UNCOUNTED;
+        }
+        PruningGroup.Member entry = shapeEntry(value, index, span, reshape, width);
+        if (entry != null || stored || readers.getOrDefault(value, 0) != 1) {
+            return entry;
+        }
+        return new PruningGroup.Member(value, index, span, Attributes.label(reshape), PruningGroup.Role.SHAPE);
     }
 
     /** The node producing the value does work in proportion to the space's width. */
@@ -159,280 +353,24 @@ public final class DependencyGraph {
         }
     }
 
-    private int unit(int space) {
-        return unitSpan.getOrDefault(find(space), 1);
-    }
-
-    /** The output carries the input's units on the given axis, and is a head-split value when the input is. */
-    private void carry(String from, String to, int space, int axis) {
-        put(to, space, axis);
-        if (headed.contains(from)) {
-            headed.add(to);
-        }
-    }
-
-    private void visitHeadsOrFreeze(boolean ok, OnnxMl.NodeProto n) {
-        if (!ok) {
-            freezeInputs(n);
-        }
-    }
-
-    private int axis(String value) {
-        return axisOf.getOrDefault(value, 1);
-    }
-
     private void visit(OnnxMl.NodeProto n) {
-        String op = n.getOpType();
+        OpRule rule = OpRules.of(n, model.source());
+        if (!rule.joinsSegments() && n.getInputList().stream().anyMatch(segmentsOf::containsKey)) {
+            List<int[]> segments = segmentsOf.get(n.getInput(0));
+            boolean onlyFirst = n.getInputList().stream().skip(1).noneMatch(this::traced);
+            if (segments == null || !onlyFirst) {
+                freezeInputs(n);
+            } else {
+                rule.coupleSegments(this, n, segments);
+            }
+            return;
+        }
         String x = n.getInputCount() > 0 ? n.getInput(0) : "";
-        Integer in = spaceOf.get(x);
-        if (op.equals("Concat") && n.getInputList().stream().anyMatch(i -> spaceOf.containsKey(i) || segmentsOf.containsKey(i))) {
-            concat(n);
-            return;
-        }
-        if (n.getInputList().stream().anyMatch(segmentsOf::containsKey)) {
-            visitSegments(n);
-            return;
-        }
-        if (in != null && axis(x) != 1 && !Set.of("MatMul", "Add", "Sub", "Mul", "Div", "Shape", "Reshape", "Transpose", "Softmax").contains(op)
-                && !CHANNEL_PRESERVING.contains(op)) {
+        if (spaceOf.containsKey(x) && axis(x) != 1 && !rule.followsLastAxis(n)) {
             freezeInputs(n); // units on the last axis of a 3-D tensor: only linear layers and elementwise ops are traced
             return;
         }
-        switch (op) {
-            case "MatMul" -> {
-                String w = n.getInput(1);
-                long[] ws = shapes.shape(w);
-                if (!model.initializers().containsKey(w) || ws.length != 2) {
-                    visitHeadsOrFreeze(headMatMul(n), n); // activations times activations: attention scores or context
-                    break;
-                }
-                long[] xs = shapes.shape(x);
-                if (in != null) {
-                    if (axis(x) == xs.length - 1 && spanOf.getOrDefault(x, 1) == 1) {
-                        member(in, w, 0, 1, n, PruningGroup.Role.CONSUMER);
-                    } else {
-                        frozen.add(find(in));
-                    }
-                }
-                int out = newSpace((int) ws[1], n);
-                member(out, w, 1, 1, n, PruningGroup.Role.PRODUCER);
-                put(n.getOutput(0), out, xs.length - 1);
-            }
-            case "Conv" -> {
-                long[] w = shapes.shape(n.getInput(1));
-                long group = Attributes.i(n, "group", 1);
-                int out;
-                if (group > 1 && in != null && group == w[0] && w[1] == 1 && widths.get(find(in)) == w[0]) {
-                    out = in; // depthwise: output channel i is input channel i
-                    member(out, n.getInput(1), 0, 1, n, PruningGroup.Role.NORMALIZATION);
-                } else {
-                    if (in != null) {
-                        if (group == 1 && spanOf.getOrDefault(x, 1) == 1) {
-                            member(in, n.getInput(1), 1, 1, n, PruningGroup.Role.CONSUMER);
-                        } else {
-                            frozen.add(find(in)); // grouped convolution: channels would cross groups
-                        }
-                    }
-                    out = newSpace((int) w[0], n);
-                    member(out, n.getInput(1), 0, 1, n, PruningGroup.Role.PRODUCER);
-                    if (group > 1) {
-                        frozen.add(find(out));
-                    }
-                }
-                if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
-                    member(out, n.getInput(2), 0, 1, n, PruningGroup.Role.PRODUCER);
-                }
-                put(n.getOutput(0), out, 1);
-            }
-            case "Gemm" -> {
-                boolean transB = Attributes.i(n, "transB", 0) == 1;
-                if (Attributes.i(n, "transA", 0) == 1) {
-                    freezeInputs(n);
-                    break;
-                }
-                if (in != null) {
-                    member(in, n.getInput(1), transB ? 1 : 0, spanOf.getOrDefault(x, 1), n, PruningGroup.Role.CONSUMER);
-                }
-                long[] w = shapes.shape(n.getInput(1));
-                int out = newSpace((int) (transB ? w[0] : w[1]), n);
-                member(out, n.getInput(1), transB ? 0 : 1, 1, n, PruningGroup.Role.PRODUCER);
-                if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
-                    if (shapes.shape(n.getInput(2)).length == 1 && shapes.shape(n.getInput(2))[0] > 1) {
-                        member(out, n.getInput(2), 0, 1, n, PruningGroup.Role.PRODUCER);
-                    } else {
-                        frozen.add(out); // a broadcast bias cannot be sliced per unit
-                    }
-                }
-                put(n.getOutput(0), out, 1);
-            }
-            case "BatchNormalization" -> {
-                if (in != null) {
-                    for (int i = 1; i < 5; i++) {
-                        member(in, n.getInput(i), 0, 1, n, batchNormRole(i));
-                    }
-                    put(n.getOutput(0), in, 1);
-                }
-            }
-            case "Add", "Sub", "Mul", "Div" -> {
-                Integer a = spaceOf.get(n.getInput(0));
-                Integer b = spaceOf.get(n.getInput(1));
-                long[] sa = shapes.shape(n.getInput(0));
-                long[] sb = shapes.shape(n.getInput(1));
-                if (a != null && b != null && java.util.Arrays.equals(sa, sb)
-                        && axis(n.getInput(0)) == axis(n.getInput(1))
-                        && headed.contains(n.getInput(0)) == headed.contains(n.getInput(1))) {
-                    union(a, b); // residual connection: both sides' channel i meet
-                    carry(n.getInput(0), n.getOutput(0), find(a), axis(n.getInput(0)));
-                } else if (a != null || b != null) {
-                    String mine = a != null ? n.getInput(0) : n.getInput(1);
-                    String other = a != null ? n.getInput(1) : n.getInput(0);
-                    int space = a != null ? a : b;
-                    long[] os = shapes.shape(other);
-                    boolean lastAxis = axis(mine) == shapes.shape(mine).length - 1;
-                    if (shapes.constant(other) != null && Shapes.elements(os) == 1) {
-                        carry(mine, n.getOutput(0), space, axis(mine)); // a scalar: every unit alike
-                    } else if (op.equals("Add") && lastAxis && model.initializers().containsKey(other) && os.length == 1
-                            && os[0] == widths.get(find(space))) {
-                        member(space, other, 0, 1, n, PruningGroup.Role.PRODUCER); // the bias of a MatMul linear layer
-                        put(n.getOutput(0), space, axis(mine));
-                    } else {
-                        freezeInputs(n);
-                    }
-                }
-            }
-            case "Flatten", "Reshape" -> {
-                if (in != null && op.equals("Reshape") && (headed.contains(x) || axis(x) != 1)) {
-                    visitHeadsOrFreeze(splitHeads(n) || mergeHeads(n), n);
-                } else if (in != null) {
-                    long[] before = shapes.shape(x);
-                    long[] after = shapes.shape(n.getOutput(0));
-                    // NCHW -> [N, C*H*W]: channel c owns H*W consecutive columns
-                    if (before.length >= 2 && after.length == 2 && after[0] == before[0] && spanOf.getOrDefault(x, 1) == 1) {
-                        put(n.getOutput(0), in, 1);
-                        spanOf.put(n.getOutput(0), (int) (after[1] / before[1]));
-                    } else {
-                        frozen.add(find(in));
-                    }
-                }
-            }
-            case "Transpose" -> {
-                if (in != null && headed.contains(x)) {
-                    long[] perm = Attributes.ints(n, "perm");
-                    int rank = shapes.shape(x).length;
-                    for (int i = 0; i < rank; i++) {
-                        if ((perm == null ? rank - 1 - i : perm[i]) == axis(x)) {
-                            carry(x, n.getOutput(0), in, i);
-                        }
-                    }
-                } else {
-                    freezeInputs(n);
-                }
-            }
-            case "Softmax" -> {
-                int rank = shapes.shape(x).length;
-                if (in != null && Shapes.axis(Attributes.i(n, "axis", -1), rank) != axis(x) && spanOf.getOrDefault(x, 1) == 1) {
-                    carry(x, n.getOutput(0), in, axis(x)); // normalises along another axis: units stay apart
-                } else {
-                    freezeInputs(n);
-                }
-            }
-            case "Shape" -> {
-                // reads only the shape: whatever the width becomes, the subgraph it feeds recomputes it
-            }
-            default -> {
-                if (CHANNEL_PRESERVING.contains(op) && in != null && spanOf.getOrDefault(x, 1) == 1) {
-                    carry(x, n.getOutput(0), in, axis(x));
-                } else {
-                    freezeInputs(n);
-                }
-            }
-        }
-    }
-
-    /**
-     * A Reshape [.., F] -> [.., H, F/H] of a linear layer's output: its F neurons become H heads. The entry of the
-     * shape that says H joins the group (none when it is -1, inferred).
-     */
-    private boolean splitHeads(OnnxMl.NodeProto n) {
-        String x = n.getInput(0);
-        long[] before = shapes.shape(x);
-        long[] after = shapes.shape(n.getOutput(0));
-        int r = before.length;
-        int space = find(spaceOf.get(x));
-        if (headed.contains(x) || axis(x) != r - 1 || spanOf.getOrDefault(x, 1) != 1 || after.length != r + 1
-                || unit(space) != 1 || widths.get(space) != before[r - 1] || after[r - 1] < 2
-                || !java.util.Arrays.equals(java.util.Arrays.copyOf(before, r - 1), java.util.Arrays.copyOf(after, r - 1))) {
-            return false;
-        }
-        int heads = (int) after[r - 1];
-        int size = (int) after[r];
-        PruningGroup.Member count = null;
-        long entry = shapes.constant(n.getInput(1)).longs()[r - 1];
-        if (entry == heads) {
-            count = shapeEntry(n.getInput(1), r - 1, 1, n, heads);
-            if (count == null) {
-                return false;
-            }
-        } else if (entry != -1) {
-            return false;
-        }
-        // every unit so far becomes a head: size consecutive features along each member's axis
-        widths.set(space, heads);
-        unitSpan.put(space, size);
-        kinds.put(space, "attention-heads");
-        List<PruningGroup.Member> scaled = new ArrayList<>();
-        for (PruningGroup.Member m : members.get(space)) {
-            scaled.add(new PruningGroup.Member(m.tensor(), m.axis(), m.span() * size, m.node(), m.role()));
-        }
-        members.put(space, scaled);
-        if (count != null) {
-            scaled.add(count);
-        }
-        put(n.getOutput(0), space, r - 1);
-        headed.add(n.getOutput(0));
-        return true;
-    }
-
-    /** A Reshape [.., H, D] -> [.., H * D] that merges heads back into features; the entry saying H * D joins. */
-    private boolean mergeHeads(OnnxMl.NodeProto n) {
-        String x = n.getInput(0);
-        long[] before = shapes.shape(x);
-        long[] after = shapes.shape(n.getOutput(0));
-        int r = after.length;
-        int space = find(spaceOf.get(x));
-        if (!headed.contains(x) || axis(x) != before.length - 2 || before.length != r + 1 || unit(space) != before[r]
-                || after[r - 1] != before[r - 1] * before[r]
-                || !java.util.Arrays.equals(java.util.Arrays.copyOf(before, r - 1), java.util.Arrays.copyOf(after, r - 1))) {
-            return false;
-        }
-        long entry = shapes.constant(n.getInput(1)).longs()[r - 1];
-        if (entry == after[r - 1]) {
-            PruningGroup.Member count = shapeEntry(n.getInput(1), r - 1, unit(space), n, widths.get(space));
-            if (count == null) {
-                return false;
-            }
-            members.get(space).add(count);
-        } else if (entry != -1) {
-            return false;
-        }
-        put(n.getOutput(0), space, r - 1);
-        return true;
-    }
-
-    /** Q x K^T or scores x V: both sides carry the same heads on the same batch axis, so their head spaces join. */
-    private boolean headMatMul(OnnxMl.NodeProto n) {
-        String a = n.getInput(0);
-        String b = n.getInput(1);
-        if (!headed.contains(a) || !headed.contains(b)) {
-            return false;
-        }
-        int rank = shapes.shape(a).length;
-        if (shapes.shape(b).length != rank || axis(a) != axis(b) || axis(a) >= rank - 2) {
-            return false;
-        }
-        union(spaceOf.get(a), spaceOf.get(b));
-        carry(a, n.getOutput(0), find(spaceOf.get(a)), axis(a));
-        return true;
+        rule.couple(this, n);
     }
 
     /**
@@ -440,7 +378,7 @@ public final class DependencyGraph {
      * Constant node output read by nothing else, possibly reached through the Concat (and Unsqueeze/Cast) PyTorch
      * builds shapes with. Null when it cannot be edited without touching something else.
      */
-    private PruningGroup.Member shapeEntry(String value, int index, int span, OnnxMl.NodeProto user, int width) {
+    PruningGroup.Member shapeEntry(String value, int index, int span, OnnxMl.NodeProto user, int width) {
         if (readers.getOrDefault(value, 0) != 1) {
             return null; // shared: rewriting it would change another node too
         }
@@ -456,100 +394,8 @@ public final class DependencyGraph {
         if (p == null) {
             return null;
         }
-        switch (p.getOpType()) {
-            case "Concat" -> {
-                int offset = 0;
-                for (String part : p.getInputList()) {
-                    int size = (int) Shapes.elements(shapes.shape(part));
-                    if (index < offset + size) {
-                        return shapeEntry(part, index - offset, span, p, width);
-                    }
-                    offset += size;
-                }
-                return null;
-            }
-            case "Unsqueeze", "Cast", "Identity", "Reshape", "Squeeze" -> {
-                return shapeEntry(p.getInput(0), index, span, p, width);
-            }
-            default -> {
-                return null;
-            }
-        }
-    }
-
-    /** Channels concatenated along axis 1: each traced input becomes a segment at the offset of what precedes it. */
-    private void concat(OnnxMl.NodeProto n) {
-        long[] first = shapes.shape(n.getInput(0));
-        int axis = Shapes.axis(Attributes.i(n, "axis", 0), first.length);
-        List<int[]> segments = new ArrayList<>();
-        int offset = 0;
-        for (String input : n.getInputList()) {
-            Integer s = spaceOf.get(input);
-            boolean traced = s != null || segmentsOf.containsKey(input);
-            if (axis != 1 || (traced && (axis(input) != 1 || spanOf.getOrDefault(input, 1) != 1 || headed.contains(input)))) {
-                freezeInputs(n); // along another axis, channels would not stay whole
-                return;
-            }
-            if (s != null) {
-                segments.add(new int[] {s, offset});
-            }
-            for (int[] seg : segmentsOf.getOrDefault(input, List.of())) {
-                segments.add(new int[] {seg[0], offset + seg[1]});
-            }
-            offset += (int) shapes.shape(input)[1]; // untraced inputs keep their channels: they only shift the rest
-        }
-        segmentsOf.put(n.getOutput(0), segments);
-        axisOf.put(n.getOutput(0), 1);
-        segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
-    }
-
-    /** A node reading a concatenated value: BatchNorm, channel-preserving ops and plain convolutions are traced. */
-    private void visitSegments(OnnxMl.NodeProto n) {
-        String op = n.getOpType();
-        String x = n.getInput(0);
-        List<int[]> segments = segmentsOf.get(x);
-        boolean onlyFirst = n.getInputList().stream().skip(1).noneMatch(i -> spaceOf.containsKey(i) || segmentsOf.containsKey(i));
-        if (segments == null || !onlyFirst) {
-            freezeInputs(n);
-            return;
-        }
-        switch (op) {
-            case "BatchNormalization" -> {
-                for (int[] seg : segments) {
-                    for (int i = 1; i < 5; i++) {
-                        member(seg[0], n.getInput(i), 0, 1, n, batchNormRole(i), seg[1]);
-                    }
-                }
-                segmentsOf.put(n.getOutput(0), segments);
-                segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
-            }
-            case "Conv" -> {
-                if (Attributes.i(n, "group", 1) != 1) {
-                    freezeInputs(n);
-                    break;
-                }
-                for (int[] seg : segments) {
-                    member(seg[0], n.getInput(1), 1, 1, n, PruningGroup.Role.CONSUMER, seg[1]);
-                }
-                long[] w = shapes.shape(n.getInput(1));
-                int out = newSpace((int) w[0], n);
-                member(out, n.getInput(1), 0, 1, n, PruningGroup.Role.PRODUCER);
-                if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
-                    member(out, n.getInput(2), 0, 1, n, PruningGroup.Role.PRODUCER);
-                }
-                put(n.getOutput(0), out, 1);
-            }
-            case "Shape" -> {
-            }
-            default -> {
-                if (CHANNEL_PRESERVING.contains(op)) {
-                    segmentsOf.put(n.getOutput(0), segments);
-                    segments.forEach(seg -> carry(seg[0], n.getOutput(0)));
-                } else {
-                    freezeInputs(n);
-                }
-            }
-        }
+        OpRule.EntrySource source = OpRules.of(p, model.source()).entrySource(shapes, p, index);
+        return source == null ? null : shapeEntry(source.value(), source.index(), span, p, width);
     }
 
     private List<PruningGroup> collect() {

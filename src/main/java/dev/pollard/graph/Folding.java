@@ -2,6 +2,7 @@ package dev.pollard.graph;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Computing small constant tensors at load time, the way shape subgraphs need. A model can declare anything, so
@@ -12,30 +13,19 @@ final class Folding {
     private Folding() {
     }
 
-    /** An elementwise operator over constants (broadcast), computed in double and kept int64 when every input is. */
-    static Tensor elementwise(String op, List<Tensor> inputs, long[] shape) {
-        int n = elements(shape, op);
-        boolean integral = inputs.stream().noneMatch(Tensor::isFloat) || op.equals("Equal") || op.equals("Less")
-                || op.equals("Greater");
+    /**
+     * An elementwise function over constants (broadcast to {@code shape}), computed in double; the result is int64 when
+     * {@code integral}, else float. The function gets the inputs' elements at one output position.
+     */
+    static Tensor elementwise(List<Tensor> inputs, long[] shape, boolean integral, ToDoubleFunction<double[]> function) {
+        int n = elements(shape);
         double[] out = new double[n];
+        double[] args = new double[inputs.size()];
         for (int i = 0; i < n; i++) {
-            double a = at(inputs.get(0), shape, i);
-            double b = inputs.size() > 1 ? at(inputs.get(1), shape, i) : 0;
-            out[i] = switch (op) {
-                case "Add" -> a + b;
-                case "Sub" -> a - b;
-                case "Mul" -> a * b;
-                case "Div" -> integral ? Math.floorDiv((long) a, (long) b) : a / b;
-                case "Pow" -> Math.pow(a, b);
-                case "Equal" -> a == b ? 1 : 0;
-                case "Less" -> a < b ? 1 : 0;
-                case "Greater" -> a > b ? 1 : 0;
-                case "Where" -> a != 0 ? b : at(inputs.get(2), shape, i);
-                default -> throw new ModelException("cannot fold " + op);
-            };
-        }
-        if (op.equals("Where")) {
-            integral = !inputs.get(1).isFloat() && !inputs.get(2).isFloat();
+            for (int k = 0; k < args.length; k++) {
+                args[k] = at(inputs.get(k), shape, i);
+            }
+            out[i] = function.applyAsDouble(args);
         }
         if (integral) {
             long[] v = new long[n];
@@ -52,11 +42,11 @@ final class Folding {
     }
 
     /** The number of values of a shape, refused where {@link Shapes#elements} would overflow into a wrong small count. */
-    private static int elements(long[] shape, String op) {
+    private static int elements(long[] shape) {
         long n = 1;
         for (long d : shape) {
             if (d < 0 || (d > 0 && n > Shapes.MAX_ARRAY / d)) {
-                throw new IllegalArgumentException("cannot fold " + op + " into " + Arrays.toString(shape) + ": "
+                throw new IllegalArgumentException("cannot fold a constant of shape " + Arrays.toString(shape) + ": "
                         + (d < 0 ? "a negative dimension" : "more values than one array holds"));
             }
             n *= d;

@@ -29,18 +29,27 @@ public record PruningGroup(String id, String kind, int width, List<Member> membe
      * One tensor's share of a group: along {@code axis}, unit i occupies {@code span} consecutive entries starting at
      * i * span (span > 1 where a Flatten maps a channel to H x W columns of the next Gemm, or a head owns head-size
      * features), after {@code offset} entries that belong to others (where a Concat put other channels first).
+     * A packed projection (PyTorch's in_proj_weight, Q, K and V side by side) holds the units {@code blocks} times
+     * along the axis, one block after the other, each block laid out as above.
      * For a {@link Role#SHAPE} member, {@code tensor} is an int64 constant (initializer or Constant node
-     * output), {@code axis} the index of the entry that counts units and {@code span} what each unit adds to it.
+     * output), {@code axis} the index of the entry that counts units and {@code span} what each unit adds to it; where
+     * the shape is computed at run time (from Shape operators), {@code tensor} is that value and {@code node} the
+     * Reshape reading it, which Surgery gives a constant shape of its own (see {@link Surgery#remove}).
      */
-    public record Member(String tensor, int axis, int span, String node, Role role, int offset) {
+    public record Member(String tensor, int axis, int span, String node, Role role, int offset, int blocks) {
+        public Member(String tensor, int axis, int span, String node, Role role, int offset) {
+            this(tensor, axis, span, node, role, offset, 1);
+        }
+
         public Member(String tensor, int axis, int span, String node, Role role) {
-            this(tensor, axis, span, node, role, 0);
+            this(tensor, axis, span, node, role, 0, 1);
         }
     }
 
     /**
-     * How a member takes part: it produces the units, normalises them (learned scale and shift), holds their running
-     * statistics (sliced with them, but no measure of their importance), consumes them, or counts them in a shape.
+     * How a member takes part: it produces the units, normalises them (learned scale and shift), filters each unit on its
+     * own (a depthwise convolution's weights, whose group count follows the width), holds their running statistics
+     * (sliced with them, but no measure of their importance), consumes them, or counts them in a shape.
      */
-    public enum Role { PRODUCER, NORMALIZATION, STATISTICS, CONSUMER, SHAPE }
+    public enum Role { PRODUCER, NORMALIZATION, DEPTHWISE, STATISTICS, CONSUMER, SHAPE }
 }

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +17,11 @@ public final class Surgery {
     private Surgery() {
     }
 
-    /** A model without the given units of the group (indices into the group's current width). */
+    /**
+     * A model without the given units of the group (indices into the group's current width). A Reshape whose shape
+     * is computed at run time and counts the units (nn.MultiheadAttention reads it off its input) gets a constant
+     * shape instead, valid for every batch size, with the new count.
+     */
     public static OnnxModel remove(OnnxModel model, PruningGroup group, int[] indices) {
         Set<Integer> drop = new HashSet<>();
         for (int i : indices) {
@@ -34,7 +39,24 @@ public final class Surgery {
         // where one tensor holds the group at several offsets, the later ones go first so the earlier stay in place
         List<PruningGroup.Member> ordered = group.members().stream()
                 .sorted(java.util.Comparator.comparingInt(PruningGroup.Member::offset).reversed()).toList();
+        Map<String, long[]> computed = new LinkedHashMap<>(); // Reshape label -> the constant shape it gets instead
+        Map<String, String> computedInput = new HashMap<>(); // Reshape label -> the computed shape value it read
+        ShapeInference[] atOneAndTwo = null;
         for (PruningGroup.Member m : ordered) {
+            if (m.role() == PruningGroup.Role.SHAPE && !isStoredConstant(model, m.tensor())) {
+                if (atOneAndTwo == null) {
+                    atOneAndTwo = new ShapeInference[] {ShapeInference.infer(model, 1), ShapeInference.infer(model, 2)};
+                }
+                ShapeInference[] shapes = atOneAndTwo;
+                long[] fixed = computed.computeIfAbsent(m.node(), label -> staticShape(model, label, m.tensor(),
+                        shapes[0], shapes[1]));
+                computedInput.put(m.node(), m.tensor());
+                long at1 = atOneAndTwo[0].constant(m.tensor()).longs()[m.axis()];
+                if (at1 == atOneAndTwo[1].constant(m.tensor()).longs()[m.axis()]) { // not the batch's entry: a count
+                    fixed[m.axis()] = (long) keep.length * m.span();
+                }
+                continue;
+            }
             if (m.role() == PruningGroup.Role.SHAPE) {
                 Tensor t = counts.getOrDefault(m.tensor(), constantValue(model, m.tensor()));
                 if (t.isFloat() || m.axis() < 0 || m.axis() >= t.longs().length) {
@@ -48,11 +70,11 @@ public final class Surgery {
             }
             Tensor declared = weights(model, m, group.width());
             Tensor t = sliced.getOrDefault(m.tensor(), declared); // narrower where a later offset was cut already
-            sliced.put(m.tensor(), slice(t, m.axis(), m.span(), m.offset(), keep, group.width()));
+            sliced.put(m.tensor(), sliceBlocks(t, m, keep, group.width()));
         }
         Set<String> depthwise = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
-            if (m.role() == PruningGroup.Role.NORMALIZATION && m.axis() == 0) {
+            if (m.role() == PruningGroup.Role.DEPTHWISE) {
                 depthwise.add(m.node());
             }
         }
@@ -85,8 +107,89 @@ public final class Surgery {
                 graph.setNode(i, b);
             }
         }
+        computed.forEach((label, fixed) -> {
+            String name = uniqueName(model, label + "/static_shape");
+            graph.addInitializer(longProto(name, Tensor.ofLongs(new long[] {fixed.length}, fixed)));
+            for (int i = 0; i < graph.getNodeCount(); i++) {
+                OnnxMl.NodeProto n = graph.getNode(i);
+                if (Attributes.label(n).equals(label) && n.getInput(1).equals(computedInput.get(label))) {
+                    graph.setNode(i, n.toBuilder().setInput(1, name));
+                }
+            }
+        });
         graph.clearValueInfo(); // intermediate shape annotations are stale now; runtimes infer them again
         return OnnxModel.of(model.proto().toBuilder().setGraph(graph).build(), model.source());
+    }
+
+    /** Whether the value is an int64 initializer or Constant node output, which can be rewritten in place. */
+    private static boolean isStoredConstant(OnnxModel model, String name) {
+        return model.initializers().containsKey(name)
+                || model.nodes().stream().anyMatch(n -> n.getOpType().equals("Constant") && n.getOutput(0).equals(name));
+    }
+
+    /**
+     * The shape a Reshape computes at run time from Shape operators, as a constant that holds for every batch size:
+     * entries that do not change with the batch as they are, one that follows the batch from the same axis of the
+     * input as 0 (copy it), and at most one other batch-dependent entry as -1 (inferred).
+     */
+    static long[] staticShape(OnnxModel model, String reshapeLabel, String shapeValue, ShapeInference one,
+            ShapeInference two) {
+        OnnxMl.NodeProto reshape = model.nodes().stream().filter(n -> Attributes.label(n).equals(reshapeLabel))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no node " + reshapeLabel));
+        long[] at1 = one.constant(shapeValue).longs();
+        long[] at2 = two.constant(shapeValue).longs();
+        long[] in1 = one.shape(reshape.getInput(0));
+        long[] in2 = two.shape(reshape.getInput(0));
+        boolean copies = Attributes.i(reshape, "allowzero", 0) == 0;
+        long[] fixed = new long[at1.length];
+        int inferred = 0;
+        for (int i = 0; i < fixed.length; i++) {
+            if (at1[i] == at2[i] && at1[i] != 0) {
+                fixed[i] = at1[i];
+            } else if (copies && i < in1.length && in1[i] == at1[i] && in2[i] == at2[i]) {
+                fixed[i] = 0;
+            } else {
+                fixed[i] = -1;
+                inferred++;
+            }
+        }
+        if (inferred > 1) {
+            throw new ModelException("node '" + reshapeLabel + "': its shape follows the batch in " + inferred
+                    + " entries; only one can be inferred");
+        }
+        return fixed;
+    }
+
+    private static String uniqueName(OnnxModel model, String wanted) {
+        Set<String> taken = new HashSet<>(model.initializers().keySet());
+        model.nodes().forEach(n -> taken.addAll(n.getOutputList()));
+        String name = wanted;
+        for (int i = 2; taken.contains(name); i++) {
+            name = wanted + "_" + i;
+        }
+        return name;
+    }
+
+    /** A member's tensor seen with its axis split into (blocks, block length), so each block slices alike. */
+    private static Tensor blockView(Tensor t, int axis, int blocks) {
+        long[] dims = t.dims();
+        long[] split = new long[dims.length + 1];
+        System.arraycopy(dims, 0, split, 0, axis);
+        split[axis] = blocks;
+        split[axis + 1] = dims[axis] / blocks;
+        System.arraycopy(dims, axis + 1, split, axis + 2, dims.length - axis - 1);
+        return Tensor.ofFloats(split, t.floats());
+    }
+
+    /** {@link #slice} of every block of a packed member (Q, K and V alike); one block is the plain case. */
+    static Tensor sliceBlocks(Tensor t, PruningGroup.Member m, int[] keep, int width) {
+        if (m.blocks() == 1) {
+            return slice(t, m.axis(), m.span(), m.offset(), keep, width);
+        }
+        Tensor blocked = slice(blockView(t, m.axis(), m.blocks()), m.axis() + 1, m.span(), m.offset(), keep, width);
+        long[] dims = t.dims().clone();
+        dims[m.axis()] = m.blocks() * blocked.dims()[m.axis() + 1];
+        return Tensor.ofFloats(dims, blocked.floats());
     }
 
     /**
@@ -131,17 +234,20 @@ public final class Surgery {
         Set<String> seen = new HashSet<>();
         for (PruningGroup.Member m : group.members()) {
             boolean weights = m.role() != PruningGroup.Role.SHAPE && m.role() != PruningGroup.Role.STATISTICS;
-            if (!weights || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset())) {
+            if (!weights || !seen.add(m.tensor() + "/" + m.axis() + "/" + m.offset() + "/" + m.blocks())) {
                 continue;
             }
-            Tensor t = weights(model, m, group.width());
+            Tensor stored = weights(model, m, group.width());
+            // a packed member's blocks (Q, K, V) are one more outer axis: each unit's entries in every block count
+            Tensor t = m.blocks() == 1 ? stored : blockView(stored, m.axis(), m.blocks());
+            int axis = m.blocks() == 1 ? m.axis() : m.axis() + 1;
             long[] dims = t.dims();
-            long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, m.axis()));
-            long row = Shapes.elements(Arrays.copyOfRange(dims, m.axis() + 1, dims.length));
+            long outer = Shapes.elements(Arrays.copyOfRange(dims, 0, axis));
+            long row = Shapes.elements(Arrays.copyOfRange(dims, axis + 1, dims.length));
             long inner = row * m.span();
             for (long o = 0; o < outer; o++) {
                 for (int unit = 0; unit < group.width(); unit++) {
-                    int from = (int) ((o * dims[m.axis()] + m.offset()) * row + unit * inner);
+                    int from = (int) ((o * dims[axis] + m.offset()) * row + unit * inner);
                     for (int j = 0; j < inner; j++) {
                         double v = t.floats()[from + j];
                         sums[unit] += v * v;
@@ -197,7 +303,9 @@ public final class Surgery {
             throw new ModelException(model.source() + ": " + m.tensor() + " is not a float initializer to cut units from");
         }
         long[] dims = t.dims();
-        if (m.axis() < 0 || m.axis() >= dims.length || m.offset() < 0 || m.offset() + (long) width * m.span() > dims[m.axis()]) {
+        // a packed member (Q, K and V in one tensor) holds its units once in each of its blocks
+        if (m.axis() < 0 || m.axis() >= dims.length || m.offset() < 0
+                || m.offset() + (long) width * m.span() > dims[m.axis()] / m.blocks()) {
             throw new ModelException(model.source() + ": tensor " + m.tensor() + " " + Arrays.toString(dims) + " has no " + width + " units of "
                     + m.span() + " along axis " + m.axis() + " after offset " + m.offset());
         }

@@ -27,8 +27,14 @@ final class Knapsack {
      */
     static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goal, int multiple,
             ToIntFunction<PruningGroup> room) {
-        double smallest = prints.stream().filter(f -> f.group().width() >= 2 * multiple)
-                .mapToDouble(f -> f.joulesPerUnit() * multiple).filter(j -> j > 0).min().orElse(0);
+        return plan(prints, goal, g -> multiple, room);
+    }
+
+    /** The same with a multiple of each group's own (one head for attention heads). */
+    static Map<String, Integer> plan(List<Pruner.Fingerprint> prints, double goal, ToIntFunction<PruningGroup> multipleOf,
+            ToIntFunction<PruningGroup> room) {
+        double smallest = prints.stream().filter(f -> f.group().width() >= 2 * multipleOf.applyAsInt(f.group()))
+                .mapToDouble(f -> f.joulesPerUnit() * multipleOf.applyAsInt(f.group())).filter(j -> j > 0).min().orElse(0);
         if (smallest == 0) {
             return Map.of();
         }
@@ -39,6 +45,7 @@ final class Knapsack {
         int[][] choice = new int[prints.size()][BUCKETS + 1];
         for (int g = 0; g < prints.size(); g++) {
             Pruner.Fingerprint f = prints.get(g);
+            int multiple = multipleOf.applyAsInt(f.group());
             double[] cost = cumulativeCost(f.importance(), multiple, room.applyAsInt(f.group()));
             double[] next = best.clone();
             for (int k = 1; k < cost.length; k++) {
@@ -68,7 +75,7 @@ final class Knapsack {
             }
             int k = (c - 1) / (BUCKETS + 1);
             b = (c - 1) % (BUCKETS + 1);
-            removal.put(prints.get(g).group().id(), k * multiple);
+            removal.put(prints.get(g).group().id(), k * multipleOf.applyAsInt(prints.get(g).group()));
         }
         return removal;
     }

@@ -29,7 +29,9 @@ import java.util.stream.IntStream;
  * accuracy has room; no group loses more than {@link #MAX_GROUP_SHARE} of its units in one step, and none less than
  * one multiple; a group whose one-multiple step was rolled back is frozen for the rest of the run; the run stops when
  * the budget is met, when every group is frozen or at its minimum width, or when the fine-tuning rounds reach the
- * iteration limit.
+ * iteration limit. An attention-head group's unit is one head (already many features): it loses whole heads, one at
+ * a time at least, scored by each head's importance and the energy one head saves; the channel multiple applies to
+ * channels and neurons.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -118,6 +120,7 @@ public final class Pruner {
                 break;
             }
             Map<String, Integer> removal = plan(current, energy, alpha, beta, step, frozen);
+            Map<String, Integer> multiples = multiples(current);
             if (removal.isEmpty()) {
                 report.stopReason = "no admissible step: every group is at its minimum width or lost more than epsilon "
                         + "at its smallest step";
@@ -155,7 +158,8 @@ public final class Pruner {
                 double taken = settings.criterion().equals("knapsack") ? 1 - candidateEnergy / energy
                         : (double) removed / units(current, frozen);
                 step = Math.min(step, taken) / 2;
-                if (removal.size() == 1 && removed == settings.channelMultiple()) {
+                String only = removal.keySet().iterator().next();
+                if (removal.size() == 1 && removed == multiples.get(only)) {
                     frozen.addAll(removal.keySet()); // not even one multiple fits: the others may still give some
                 }
             } else {
@@ -171,7 +175,42 @@ public final class Pruner {
             }
         }
         log.printf("stopped: %s%n", report.stopReason);
+        report.groups = widths(model, current);
+        report.groups.stream().filter(g -> g.kind.equals(HEADS) && g.widthAfter < g.widthBefore).forEach(g ->
+                log.printf("attention heads of %s: %d of %d removed%n", g.id, g.widthBefore - g.widthAfter, g.widthBefore));
         return current;
+    }
+
+    /** Each group's width in the dense model and in the pruned one (heads for a head group). */
+    static List<Report.Group> widths(OnnxModel dense, OnnxModel pruned) {
+        Map<String, Integer> after = new LinkedHashMap<>();
+        DependencyGraph.groups(pruned).forEach(g -> after.put(g.id(), g.width()));
+        List<Report.Group> groups = new ArrayList<>();
+        for (PruningGroup g : DependencyGraph.groups(dense)) {
+            Report.Group r = new Report.Group();
+            r.id = g.id();
+            r.kind = g.kind();
+            r.widthBefore = g.width();
+            r.widthAfter = after.getOrDefault(g.id(), g.width());
+            groups.add(r);
+        }
+        return groups;
+    }
+
+    static final String HEADS = "attention-heads";
+
+    /**
+     * The fewest units a step takes from a group, and what its removals come in multiples of: one head for attention
+     * heads, the channel multiple (tensor-core friendly widths) for channels and neurons.
+     */
+    int multiple(PruningGroup g) {
+        return g.kind().equals(HEADS) ? 1 : settings.channelMultiple();
+    }
+
+    private Map<String, Integer> multiples(OnnxModel model) {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        DependencyGraph.groups(model).forEach(g -> m.put(g.id(), multiple(g)));
+        return m;
     }
 
     /** Units of the groups a step can still take from, as a step counts them (no meter needed to count). */
@@ -181,11 +220,14 @@ public final class Pruner {
 
     /** The groups that can still lose a whole multiple and are not frozen. */
     private List<PruningGroup> prunable(OnnxModel model, Set<String> frozen) {
-        int m = settings.channelMultiple();
-        return DependencyGraph.groups(model).stream().filter(g -> g.width() > m && !frozen.contains(g.id())).toList();
+        return DependencyGraph.groups(model).stream().filter(g -> g.width() > multiple(g) && !frozen.contains(g.id()))
+                .toList();
     }
 
-    /** One group's energy fingerprint (joules saved per unit removed) and the L2 importance of each of its units. */
+    /**
+     * One group's energy fingerprint (joules saved per unit removed: per head for a head group) and the L2 importance
+     * of each of its units.
+     */
     record Fingerprint(PruningGroup group, double joulesPerUnit, double[] importance) {
     }
 
@@ -194,10 +236,9 @@ public final class Pruner {
      * multiple narrower.
      */
     List<Fingerprint> fingerprints(OnnxModel model, Set<String> frozen) {
-        int m = settings.channelMultiple();
         List<Fingerprint> prints = new ArrayList<>();
         for (PruningGroup g : prunable(model, frozen)) {
-            prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, m), Surgery.l2(model, g)));
+            prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, multiple(g)), Surgery.l2(model, g)));
         }
         return prints;
     }
@@ -205,8 +246,8 @@ public final class Pruner {
     /** Units to remove per group for one step, never less than one multiple; empty when no group can give one. */
     Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step, Set<String> frozen) {
         List<Fingerprint> prints = fingerprints(model, frozen);
-        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, settings.channelMultiple(),
-                this::room) : planByRank(prints, alpha, beta, step);
+        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, this::multiple, this::room)
+                : planByRank(prints, alpha, beta, step);
     }
 
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
@@ -235,23 +276,27 @@ public final class Pruner {
                 taken++;
             }
         }
+        Map<String, Integer> groupMultiple = new LinkedHashMap<>();
+        prints.forEach(f -> groupMultiple.put(f.group().id(), multiple(f.group())));
         Map<String, Integer> removal = new LinkedHashMap<>();
         wanted.forEach((id, count) -> {
-            int remove = count / m * m; // whole multiples only
+            int multiple = groupMultiple.get(id);
+            int remove = count / multiple * multiple; // whole multiples only
             if (remove > 0) {
                 removal.put(id, remove);
             }
         });
         if (removal.isEmpty()) {
             // the budget spread thinner than a multiple per group: one multiple from the group ranked first
-            removal.put(ranked.get(0).group().id(), m);
+            PruningGroup first = ranked.get(0).group();
+            removal.put(first.id(), multiple(first));
         }
         return removal;
     }
 
     /** The most units a step may take from one group: whole multiples, at least one, and one multiple always stays. */
     int room(PruningGroup g) {
-        int m = settings.channelMultiple();
+        int m = multiple(g);
         return Math.min(g.width() - m, Math.max(m, (int) (g.width() * MAX_GROUP_SHARE) / m * m));
     }
 

@@ -13,7 +13,10 @@ public final class Fixtures {
         return dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "pollard", "fixtures");
     }
 
-    /** A fixture by name (resnet18, mobilenet_v2, bert2); fails, never skips, when it has not been built. */
+    /**
+     * A fixture by name (resnet18, mobilenet_v2, bert2, torch_transformer, masked_encoder, all_minilm_l6_v2); fails,
+     * never skips, when it has not been built.
+     */
     public static Path path(String name) {
         Path file = dir().resolve(name + ".onnx");
         if (!Files.isRegularFile(file)) {
