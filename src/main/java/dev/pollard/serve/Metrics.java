@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.DoubleAdder;
 
 /** Prometheus text-format metrics of the model server: requests, latency, inferences and, when metered, joules. */
 final class Metrics {
+    /** The route label of every request that matches no endpoint. */
+    static final String OTHER_ROUTE = "other";
     private static final double[] BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
     private final String model;
     private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
@@ -31,8 +33,14 @@ final class Metrics {
         }
     }
 
-    void request(String endpoint, int code) {
-        requests.computeIfAbsent(endpoint + "\u0000" + code, k -> new AtomicLong()).incrementAndGet();
+    /** @param route a route template or {@link #OTHER_ROUTE}, never a raw path: every distinct value is a series forever */
+    void request(String route, int code) {
+        requests.computeIfAbsent(route + "\u0000" + code, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    /** A label value as the text format requires: backslash, double quote and line feed escaped. */
+    static String escape(String labelValue) {
+        return labelValue.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     void inference(int samples, double seconds) {
@@ -48,12 +56,12 @@ final class Metrics {
 
     synchronized String render() {
         StringBuilder out = new StringBuilder();
-        String m = "model=\"" + model + "\"";
+        String m = "model=\"" + escape(model) + "\"";
         out.append("# HELP pollard_requests_total HTTP requests by endpoint and status code.\n");
         out.append("# TYPE pollard_requests_total counter\n");
         requests.forEach((key, count) -> {
             String[] parts = key.split("\u0000");
-            out.append("pollard_requests_total{").append(m).append(",endpoint=\"").append(parts[0]).append("\",code=\"")
+            out.append("pollard_requests_total{").append(m).append(",endpoint=\"").append(escape(parts[0])).append("\",code=\"")
                     .append(parts[1]).append("\"} ").append(count.get()).append('\n');
         });
         out.append("# HELP pollard_inference_seconds Time to run one infer request in ONNX Runtime.\n");
@@ -69,7 +77,7 @@ final class Metrics {
         out.append("# TYPE pollard_inferences_total counter\n");
         out.append("pollard_inferences_total{").append(m).append("} ").append(inferences.get()).append('\n');
         if (energy != null) {
-            String labels = m + ",meter=\"" + energy.name() + "\"";
+            String labels = m + ",meter=\"" + escape(energy.name()) + "\"";
             double joules = energy.totalJoules();
             long samples = inferences.get();
             // the device's whole energy, idle time included, between two scrapes that saw inferences

@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -37,6 +38,8 @@ import java.util.concurrent.Executors;
  */
 public final class ModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> ROUTES = Set.of("/v2", "/v2/health/live", "/v2/health/ready", "/metrics",
+            "/v2/models/{model}", "/v2/models/{model}/ready", "/v2/models/{model}/infer");
 
     private final String name;
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -103,13 +106,20 @@ public final class ModelServer implements AutoCloseable {
         } catch (OrtException | RuntimeException e) {
             reply = error(500, "inference failed: " + e.getMessage());
         }
-        metrics.request(path.startsWith(models) ? path.substring("/v2/models/".length()) : path, reply.code);
+        metrics.request(route(path), reply.code);
         byte[] body = reply.body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", reply.contentType);
         exchange.sendResponseHeaders(reply.code, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
+    }
+
+    /** The endpoint a path asks for, from a fixed set: a label value clients cannot choose or multiply. */
+    private String route(String path) {
+        String models = "/v2/models/" + name;
+        String template = path.startsWith(models) ? "/v2/models/{model}" + path.substring(models.length()) : path;
+        return ROUTES.contains(template) ? template : Metrics.OTHER_ROUTE;
     }
 
     private ObjectNode metadata() {

@@ -102,7 +102,7 @@ class ModelServerTest {
         String after = get("/metrics").body();
         assertThat(count(after, "pollard_inferences_total{model=\"tiny\"}"))
                 .isEqualTo(count(before, "pollard_inferences_total{model=\"tiny\"}") + 1);
-        assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"tiny/infer\",code=\"200\"}")
+        assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"/v2/models/{model}/infer\",code=\"200\"}")
                 .contains("pollard_inference_seconds_bucket{model=\"tiny\",le=\"+Inf\"}")
                 .contains("pollard_joules_per_inference{model=\"tiny\",meter=\"test\"} 0.5")
                 .contains("pollard_energy_joules_total{model=\"tiny\",meter=\"test\"} " + (ENERGY.joules - 100));
