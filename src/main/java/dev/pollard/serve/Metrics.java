@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
+import java.util.function.IntSupplier;
 
 /** Prometheus text-format metrics of the model server: requests, latency, inferences and, when metered, joules. */
 final class Metrics {
@@ -17,14 +18,16 @@ final class Metrics {
     private final AtomicLong latencyCount = new AtomicLong();
     private final DoubleAdder latencySum = new DoubleAdder();
     private final AtomicLong inferences = new AtomicLong();
+    private final IntSupplier inferenceRequestsInFlight;
     private final EnergyCounter energy; // null: no meter on this node
     private final double joulesAtStart;
     private double joulesAtLastScrape;
     private long inferencesAtLastScrape;
     private double joulesPerInference = Double.NaN;
 
-    Metrics(String model, EnergyCounter energy) {
+    Metrics(String model, EnergyCounter energy, IntSupplier inferenceRequestsInFlight) {
         this.model = model;
+        this.inferenceRequestsInFlight = inferenceRequestsInFlight;
         this.energy = energy;
         this.joulesAtStart = energy == null ? 0 : energy.totalJoules();
         this.joulesAtLastScrape = joulesAtStart;
@@ -76,6 +79,11 @@ final class Metrics {
         out.append("# HELP pollard_inferences_total Samples inferred (a request may carry a batch).\n");
         out.append("# TYPE pollard_inferences_total counter\n");
         out.append("pollard_inferences_total{").append(m).append("} ").append(inferences.get()).append('\n');
+        out.append("# HELP pollard_inference_requests_in_flight Infer requests admitted: receiving their body, waiting for "
+                + "an inference thread or running.\n");
+        out.append("# TYPE pollard_inference_requests_in_flight gauge\n");
+        out.append("pollard_inference_requests_in_flight{").append(m).append("} ").append(inferenceRequestsInFlight.getAsInt())
+                .append('\n');
         if (energy != null) {
             String labels = m + ",meter=\"" + escape(energy.name()) + "\"";
             double joules = energy.totalJoules();

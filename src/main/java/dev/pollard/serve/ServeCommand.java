@@ -6,6 +6,7 @@ import dev.pollard.energy.EnergyMeterException;
 import dev.pollard.energy.NvmlMeter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -34,6 +35,26 @@ public class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (0: ONNX Runtime decides).")
     int threads;
 
+    @Option(names = "--inference-threads", defaultValue = "2", description = "Inferences that run at the same time "
+            + "(default: ${DEFAULT-VALUE}).")
+    int inferenceThreads;
+
+    @Option(names = "--inference-queue", defaultValue = "8", description = "Infer requests admitted beyond those running, "
+            + "waiting for a thread; more get 503 (default: ${DEFAULT-VALUE}).")
+    int inferenceQueue;
+
+    @Option(names = "--max-body-bytes", defaultValue = "" + ServerSettings.DEFAULT_MAX_BODY_BYTES, description = "Largest "
+            + "infer request body; a larger one gets 413 (default: ${DEFAULT-VALUE}, 64 MiB).")
+    long maxBodyBytes;
+
+    @Option(names = "--request-timeout-seconds", defaultValue = "30", description = "Time a client has to send an infer "
+            + "request's body; a slower one gets 408 (default: ${DEFAULT-VALUE}).")
+    int requestTimeoutSeconds;
+
+    @Option(names = "--inference-timeout-seconds", defaultValue = "60", description = "Time an infer request may wait for "
+            + "a thread and run; then the run is stopped and the client gets 504 (default: ${DEFAULT-VALUE}).")
+    int inferenceTimeoutSeconds;
+
     @Option(names = "--meter", defaultValue = "none", description = "nvml: export the GPU's energy (pollard_energy_joules_total, "
             + "pollard_joules_per_inference) from NVML's energy counter; none (default: ${DEFAULT-VALUE}).")
     String meter;
@@ -47,6 +68,14 @@ public class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ServerSettings settings;
+        try {
+            settings = new ServerSettings(host, port, threads, inferenceThreads, inferenceQueue, maxBodyBytes,
+                    Duration.ofSeconds(requestTimeoutSeconds), Duration.ofSeconds(inferenceTimeoutSeconds));
+        } catch (IllegalArgumentException e) {
+            System.err.println("pollard serve: " + e.getMessage());
+            return 2;
+        }
         Path model;
         try {
             // the pod's root filesystem is read-only; /tmp is its scratch volume
@@ -73,7 +102,7 @@ public class ServeCommand implements Callable<Integer> {
         }
         NvmlMeter nvml = meter.equals("nvml") ? openNvml() : null;
         CountDownLatch stopped = new CountDownLatch(1);
-        try (nvml; ModelServer server = new ModelServer(model, name, host, port, threads, nvml).start()) {
+        try (nvml; ModelServer server = new ModelServer(model, name, settings, nvml).start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
             System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, location, host, server.port(), name);
             stopped.await();

@@ -29,7 +29,7 @@ class MetricsExpositionTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, null).start();
+        server = new ModelServer(model, "tiny", ServerSettings.loopback(), null).start();
         base = "http://127.0.0.1:" + server.port();
     }
 

@@ -30,7 +30,7 @@ class ModelServerTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, ENERGY).start();
+        server = new ModelServer(model, "tiny", ServerSettings.loopback(), ENERGY).start();
         base = "http://127.0.0.1:" + server.port();
     }
 
