@@ -9,8 +9,6 @@ import java.util.function.IntSupplier;
 
 /** Prometheus text-format metrics of the model server: requests, latency, inferences and, when metered, joules. */
 final class Metrics {
-    /** The route label of every request that matches no endpoint. */
-    static final String OTHER_ROUTE = "other";
     private static final double[] BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
     private final String model;
     private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
@@ -36,7 +34,7 @@ final class Metrics {
         }
     }
 
-    /** @param route a route template or {@link #OTHER_ROUTE}, never a raw path: every distinct value is a series forever */
+    /** @param route a {@link Route}'s template, never a raw path: every distinct value is a series forever */
     void request(String route, int code) {
         requests.computeIfAbsent(route + "\u0000" + code, k -> new AtomicLong()).incrementAndGet();
     }

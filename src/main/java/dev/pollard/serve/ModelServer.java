@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pollard.energy.EnergyCounter;
 import dev.pollard.serve.OnnxModel.BadRequest;
 import io.vertx.core.Context;
@@ -32,8 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A model server for one ONNX model over ONNX Runtime, speaking the Open Inference Protocol (KServe v2) REST API:
- * {@code /v2}, {@code /v2/health/live|ready}, {@code /v2/models/NAME[/ready]}, {@code POST /v2/models/NAME/infer}, and
- * Prometheus metrics at {@code /metrics}. Independent of Quarkus' HTTP stack, so the same jar serves in any pod.
+ * {@code /v2}, {@code /v2/health/live|ready}, {@code /v2/models/NAME[/versions/1][/ready]}, {@code POST
+ * /v2/models/NAME[/versions/1]/infer}, and Prometheus metrics at {@code /metrics}. Independent of Quarkus' HTTP stack,
+ * so the same jar serves in any pod. It listens from {@link #start()}, live but not ready, and is ready once
+ * {@link #load} has loaded and verified the model.
  *
  * <p>One Vert.x event loop reads every request without ever waiting on a client, and answers health, metadata and
  * metrics itself; inferences run on a pool of their own. So a slow client or a long inference never holds up a health
@@ -43,12 +46,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> ROUTES = Set.of("/v2", "/v2/health/live", "/v2/health/ready", "/metrics",
-            "/v2/models/{model}", "/v2/models/{model}/ready", "/v2/models/{model}/infer");
+    /** The jar's version, as {@code pollard --version} prints it. */
+    private static final String SERVER_VERSION = java.util.Objects.requireNonNullElse(
+            ModelServer.class.getPackage().getImplementationVersion(), "development build");
 
     private final String name;
     private final ServerSettings settings;
-    private final OnnxModel model;
+    private volatile OnnxModel model; // null until loaded and verified
     private final Metrics metrics;
     /** Infer requests admitted: receiving their body, waiting for an inference thread or running. */
     private final Semaphore admissions;
@@ -59,10 +63,9 @@ public final class ModelServer implements AutoCloseable {
     private final Vertx vertx;
     private final HttpServer http;
 
-    public ModelServer(Path model, String name, ServerSettings settings, EnergyCounter energy) throws OrtException {
+    public ModelServer(String name, ServerSettings settings, EnergyCounter energy) {
         this.name = name;
         this.settings = settings;
-        this.model = new OnnxModel(model, name, settings.intraOpThreads());
         this.admissions = new Semaphore(settings.admissions());
         this.metrics = new Metrics(name, energy, () -> settings.admissions() - admissions.availablePermits());
         AtomicInteger threads = new AtomicInteger();
@@ -95,41 +98,69 @@ public final class ModelServer implements AutoCloseable {
         return http.actualPort();
     }
 
-    private void handle(HttpServerRequest request) {
-        String path = request.path();
-        String method = request.method().name();
-        String models = "/v2/models/" + name;
-        String route = route(path);
-        if (path.equals(models + "/infer") && method.equals("POST")) {
-            admit(request, route);
-            return;
+    /**
+     * Loads the model and verifies it (see {@link OnnxModel#load}); from then on the server is ready.
+     *
+     * @param expectedSha256 the sha256 the file must have, or null to serve whatever it is
+     */
+    public synchronized void load(Path file, String expectedSha256) throws OnnxModel.Refused {
+        if (model != null) {
+            throw new IllegalStateException("model '" + name + "' is loaded already; a server serves one model");
         }
-        Reply reply;
-        if (path.equals("/v2/health/live") || path.equals("/v2/health/ready") || path.equals(models + "/ready")) {
-            reply = new Reply(200, "application/json", "{}");
-        } else if (path.equals("/v2")) {
-            reply = json(200, JSON.createObjectNode().put("name", "pollard").put("version", "v2"));
-        } else if (path.equals(models) && method.equals("GET")) {
-            reply = json(200, model.metadata());
-        } else if (path.equals("/metrics")) {
-            reply = new Reply(200, "text/plain; version=0.0.4", metrics.render());
-        } else if (path.startsWith("/v2/models/")) {
-            reply = error(404, "unknown model or endpoint: " + path + " (this server serves '" + name + "')");
-        } else {
-            reply = error(404, "no such endpoint: " + path);
-        }
-        send(request, route, reply, false);
+        model = OnnxModel.load(file, name, expectedSha256, settings.intraOpThreads());
     }
 
-    /** The endpoint a path asks for, from a fixed set: a label value clients cannot choose or multiply. */
-    private String route(String path) {
-        String models = "/v2/models/" + name;
-        String template = path.startsWith(models) ? "/v2/models/{model}" + path.substring(models.length()) : path;
-        return ROUTES.contains(template) ? template : Metrics.OTHER_ROUTE;
+    private void handle(HttpServerRequest request) {
+        String path = request.path();
+        Route.Match match = Route.match(path);
+        Route route = match.route();
+        if (route == Route.OTHER) {
+            send(request, route, error(404, "no such endpoint: " + path), false);
+        } else if (match.model() != null && !match.model().equals(name)) {
+            send(request, Route.OTHER, error(404, "no model '" + match.model() + "': this server serves '" + name + "'"), false);
+        } else if (match.version() != null && !match.version().equals(OnnxModel.VERSION)) {
+            send(request, Route.OTHER, error(404, "model '" + name + "' has no version '" + match.version() + "' (versions: "
+                    + OnnxModel.VERSION + ")"), false);
+        } else if (!request.method().name().equals(route.method)) {
+            send(request, route, error(405, request.method().name() + " " + path + ": use " + route.method), false);
+        } else if (route.infers()) {
+            OnnxModel loaded = model;
+            if (loaded == null) {
+                send(request, route, notLoaded(), false);
+            } else {
+                admit(request, route, loaded);
+            }
+        } else {
+            send(request, route, answer(route), false);
+        }
+    }
+
+    /** The answer to any request but infer: each is quick and never waits, so the event loop gives it. */
+    private Reply answer(Route route) {
+        OnnxModel loaded = model;
+        // not ready: 4xx, which the protocol gives for false, and which fails a Kubernetes readiness probe
+        int readyCode = loaded != null ? 200 : 400;
+        return switch (route) {
+            case SERVER_LIVE -> json(200, JSON.createObjectNode().put("live", true));
+            case SERVER_READY -> json(readyCode, JSON.createObjectNode().put("ready", loaded != null));
+            case MODEL_READY, VERSION_READY -> json(readyCode, JSON.createObjectNode().put("name", name).put("ready", loaded != null));
+            case SERVER_METADATA -> {
+                ObjectNode server = JSON.createObjectNode().put("name", "pollard").put("version", SERVER_VERSION);
+                server.putArray("extensions"); // none
+                yield json(200, server);
+            }
+            case MODEL_METADATA, VERSION_METADATA -> loaded != null ? json(200, loaded.metadata()) : notLoaded();
+            case METRICS -> new Reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render());
+            default -> throw new IllegalArgumentException(route + " is answered elsewhere");
+        };
+    }
+
+    private Reply notLoaded() {
+        return error(503, "model '" + name + "' is not loaded yet; /v2/health/ready answers 200 once it is");
     }
 
     /** Admits an infer request, or refuses it at once when its announced body is too large or no admission is left. */
-    private void admit(HttpServerRequest request, String route) {
+    private void admit(HttpServerRequest request, Route route, OnnxModel loaded) {
         long announced;
         try {
             String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
@@ -149,7 +180,7 @@ public final class ModelServer implements AutoCloseable {
                     + settings.inferenceQueue() + "); retry later"), false);
             return;
         }
-        new InferenceCall(request, route, announced).receive();
+        new InferenceCall(request, route, loaded, announced).receive();
     }
 
     /**
@@ -158,7 +189,8 @@ public final class ModelServer implements AutoCloseable {
      */
     private final class InferenceCall {
         private final HttpServerRequest request;
-        private final String route;
+        private final Route route;
+        private final OnnxModel model;
         private final long announced;
         private final Context eventLoop = Vertx.currentContext();
         private final Buffer body = Buffer.buffer();
@@ -168,9 +200,10 @@ public final class ModelServer implements AutoCloseable {
         private boolean answered;
         private long timer;
 
-        InferenceCall(HttpServerRequest request, String route, long announced) {
+        InferenceCall(HttpServerRequest request, Route route, OnnxModel model, long announced) {
             this.request = request;
             this.route = route;
+            this.model = model;
             this.announced = announced;
         }
 
@@ -321,7 +354,11 @@ public final class ModelServer implements AutoCloseable {
 
     private static JsonNode parse(byte[] body) {
         try {
-            return JSON.readTree(body);
+            JsonNode request = JSON.readTree(body);
+            if (request.isMissingNode()) {
+                throw new BadRequest("request body is empty: an inference request, a JSON object, is expected");
+            }
+            return request;
         } catch (JsonProcessingException e) {
             throw new BadRequest("request body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -329,8 +366,8 @@ public final class ModelServer implements AutoCloseable {
         }
     }
 
-    private void send(HttpServerRequest request, String route, Reply reply, boolean closeConnection) {
-        metrics.request(route, reply.code);
+    private void send(HttpServerRequest request, Route route, Reply reply, boolean closeConnection) {
+        metrics.request(route.template, reply.code);
         HttpServerResponse response = request.response();
         if (response.ended() || response.closed()) {
             return;
@@ -338,6 +375,8 @@ public final class ModelServer implements AutoCloseable {
         response.setStatusCode(reply.code).putHeader(HttpHeaders.CONTENT_TYPE, reply.contentType);
         if (reply.code == 503) {
             response.putHeader("Retry-After", "1");
+        } else if (reply.code == 405) {
+            response.putHeader("Allow", route.method);
         }
         if (closeConnection) {
             // the rest of the body is not read: the connection cannot carry another request
@@ -367,7 +406,7 @@ public final class ModelServer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws OrtException {
+    public void close() {
         boolean runsStopped = false;
         try {
             await(http.close());
@@ -380,7 +419,7 @@ public final class ModelServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            if (runsStopped) {
+            if (runsStopped && model != null) {
                 model.close(); // a run that ignored its stop still uses the session: the process's exit frees it
             }
         }

@@ -1,6 +1,5 @@
 package dev.pollard.serve;
 
-import dev.pollard.data.Digests;
 import dev.pollard.data.RemoteFiles;
 import dev.pollard.energy.EnergyMeterException;
 import dev.pollard.energy.NvmlMeter;
@@ -76,35 +75,35 @@ public class ServeCommand implements Callable<Integer> {
             System.err.println("pollard serve: " + e.getMessage());
             return 2;
         }
-        Path model;
-        try {
-            // the pod's root filesystem is read-only; /tmp is its scratch volume
-            model = RemoteFiles.localCopy(location, "model", Files.createTempDirectory("pollard-serve"), System.getenv());
-        } catch (RemoteFiles.FetchException e) {
-            System.err.println("pollard serve: --model " + location + ": " + e.getMessage());
-            return e.permanent ? 2 : 1;
-        }
-        if (!Files.isRegularFile(model)) {
-            System.err.println("pollard serve: --model " + location + ": no such file");
-            return 2;
-        }
-        if (sha256 != null) {
-            String actual = Digests.sha256(model);
-            if (!actual.equalsIgnoreCase(sha256)) {
-                System.err.println("pollard serve: " + location + ": sha256 is " + actual + ", expected " + sha256
-                        + " (refusing to serve a different model)");
-                return 2;
-            }
-        }
         if (!meter.equals("none") && !meter.equals("nvml")) {
             System.err.println("pollard serve: --meter " + meter + ": not one of nvml, none");
             return 2;
         }
         NvmlMeter nvml = meter.equals("nvml") ? openNvml() : null;
         CountDownLatch stopped = new CountDownLatch(1);
-        try (nvml; ModelServer server = new ModelServer(model, name, settings, nvml).start()) {
+        // live, not ready, while the model is fetched and loaded: a long download fails no liveness probe
+        try (nvml; ModelServer server = new ModelServer(name, settings, nvml).start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
-            System.err.printf("pollard serve: %s (%s) on http://%s:%d/v2/models/%s%n", name, location, host, server.port(), name);
+            System.err.printf("pollard serve: listening on http://%s:%d, loading %s%n", host, server.port(), location);
+            Path model;
+            try {
+                // the pod's root filesystem is read-only; /tmp is its scratch volume
+                model = RemoteFiles.localCopy(location, "model", Files.createTempDirectory("pollard-serve"), System.getenv());
+            } catch (RemoteFiles.FetchException e) {
+                System.err.println("pollard serve: --model " + location + ": " + e.getMessage());
+                return e.permanent ? 2 : 1;
+            }
+            if (!Files.isRegularFile(model)) {
+                System.err.println("pollard serve: --model " + location + ": no such file");
+                return 2;
+            }
+            try {
+                server.load(model, sha256);
+            } catch (OnnxModel.Refused e) {
+                System.err.println("pollard serve: --model " + location + ": " + e.getMessage());
+                return 2;
+            }
+            System.err.printf("pollard serve: %s ready at http://%s:%d/v2/models/%s%n", name, host, server.port(), name);
             stopped.await();
         }
         return 0;

@@ -29,7 +29,7 @@ class MetricsExpositionTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", ServerSettings.loopback(), null).start();
+        server = Serving.loaded(model, "tiny", ServerSettings.loopback(), null);
         base = "http://127.0.0.1:" + server.port();
     }
 

@@ -33,8 +33,7 @@ class ModelServerLimitsTest {
     @Test
     void healthAndMetricsAnswerWhileSlowClientsHoldEveryInferenceSlot() throws Exception {
         ServerSettings oneThreadOneWaiting = ServerSettings.loopback().withInference(1, 1).withTimeouts(REACTION, REACTION);
-        try (ModelServer server = new ModelServer(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", oneThreadOneWaiting, null)
-                .start();
+        try (ModelServer server = Serving.loaded(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", oneThreadOneWaiting, null);
                 RawHttpClient slow1 = new RawHttpClient(server.port(), BOUND_MILLIS);
                 RawHttpClient slow2 = new RawHttpClient(server.port(), BOUND_MILLIS)) {
             // two clients announce a body and send a byte of it: each holds an admission, one on the thread, one waiting
@@ -65,7 +64,7 @@ class ModelServerLimitsTest {
     @Test
     void aBodyOverTheCapIsRefusedWith413() throws Exception {
         ServerSettings kibibyte = ServerSettings.loopback().withMaxBodyBytes(1024);
-        try (ModelServer server = new ModelServer(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", kibibyte, null).start()) {
+        try (ModelServer server = Serving.loaded(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", kibibyte, null)) {
             // announced too large: refused before a byte of the body is read
             try (RawHttpClient client = new RawHttpClient(server.port(), BOUND_MILLIS)) {
                 RawHttpClient.Response response = client.postHeaders("/v2/models/tiny/infer", "Content-Length: 1025").response();
@@ -92,7 +91,7 @@ class ModelServerLimitsTest {
     @Test
     void aClientTricklingItsBodyIsCutOffWith408() throws Exception {
         ServerSettings oneSecond = ServerSettings.loopback().withTimeouts(Duration.ofSeconds(1), REACTION);
-        try (ModelServer server = new ModelServer(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", oneSecond, null).start();
+        try (ModelServer server = Serving.loaded(TinyOnnx.write(dir.resolve("tiny.onnx")), "tiny", oneSecond, null);
                 RawHttpClient client = new RawHttpClient(server.port(), BOUND_MILLIS)) {
             // the rest of the body never comes: the server's clock, not the test's, ends the wait
             RawHttpClient.Response response = client.postHeaders("/v2/models/tiny/infer", "Content-Length: 100")
@@ -108,8 +107,7 @@ class ModelServerLimitsTest {
     @Test
     void anInferenceOverItsTimeLimitIsStoppedWith504() throws Exception {
         ServerSettings oneSecond = ServerSettings.loopback().withInference(1, 0).withTimeouts(REACTION, Duration.ofSeconds(1));
-        try (ModelServer server = new ModelServer(CountingOnnx.write(dir.resolve("counting.onnx")), "counting", oneSecond, null)
-                .start()) {
+        try (ModelServer server = Serving.loaded(CountingOnnx.write(dir.resolve("counting.onnx")), "counting", oneSecond, null)) {
             HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(base(server)
                     + "/v2/models/counting/infer")).POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":"
                     + "\"iterations\",\"shape\":[],\"datatype\":\"INT64\",\"data\":[1000000000000]}]}")).build(),

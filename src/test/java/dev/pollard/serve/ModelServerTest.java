@@ -30,7 +30,7 @@ class ModelServerTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", ServerSettings.loopback(), ENERGY).start();
+        server = Serving.loaded(model, "tiny", ServerSettings.loopback(), ENERGY);
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -91,7 +91,7 @@ class ModelServerTest {
                 400, "inputs[input].datatype: 'INT64', the model expects FP32");
         assertError(infer("tiny", "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}"),
                 400, "inputs[input].data: 3 values for shape [1, 4]");
-        assertError(infer("other", "{}"), 404, "unknown model or endpoint");
+        assertError(infer("other", "{}"), 404, "no model 'other': this server serves 'tiny'");
     }
 
     @Test
@@ -102,7 +102,7 @@ class ModelServerTest {
         String after = get("/metrics").body();
         assertThat(count(after, "pollard_inferences_total{model=\"tiny\"}"))
                 .isEqualTo(count(before, "pollard_inferences_total{model=\"tiny\"}") + 1);
-        assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"/v2/models/{model}/infer\",code=\"200\"}")
+        assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"/v2/models/{name}/infer\",code=\"200\"}")
                 .contains("pollard_inference_seconds_bucket{model=\"tiny\",le=\"+Inf\"}")
                 .contains("pollard_joules_per_inference{model=\"tiny\",meter=\"test\"} 0.5")
                 .contains("pollard_energy_joules_total{model=\"tiny\",meter=\"test\"} " + (ENERGY.joules - 100));

@@ -25,7 +25,7 @@ class NvmlServingTest {
         FakeNvml.compile().fakeNvmlConfigure(250, 20, 1_000_000, 1, 0, 0);
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
         try (NvmlMeter nvml = NvmlMeter.open(FakeNvml.LIBRARY.toString(), "0");
-                ModelServer server = new ModelServer(model, "tiny", ServerSettings.loopback(), nvml).start()) {
+                ModelServer server = Serving.loaded(model, "tiny", ServerSettings.loopback(), nvml)) {
             String base = "http://127.0.0.1:" + server.port();
             assertThat(get(base + "/metrics")).doesNotContain("pollard_joules_per_inference"); // no inference yet
             // the counter moves every 20 ms: keep inferring until a scrape sees energy spent on inferences
