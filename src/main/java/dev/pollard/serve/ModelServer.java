@@ -20,6 +20,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -63,11 +64,15 @@ public final class ModelServer implements AutoCloseable {
     private final Vertx vertx;
     private final HttpServer http;
 
-    public ModelServer(String name, ServerSettings settings, EnergyCounter energy) {
+    /**
+     * @param labels labels of every metric series that tell this server from others (see {@link Metrics})
+     * @param energy the accelerator's meter, or null
+     */
+    public ModelServer(String name, ServerSettings settings, Map<String, String> labels, EnergyCounter energy) {
         this.name = name;
         this.settings = settings;
         this.admissions = new Semaphore(settings.admissions());
-        this.metrics = new Metrics(name, energy, () -> settings.admissions() - admissions.availablePermits());
+        this.metrics = new Metrics(name, labels, energy, () -> settings.admissions() - admissions.availablePermits());
         AtomicInteger threads = new AtomicInteger();
         this.inferencePool = Executors.newFixedThreadPool(settings.inferenceThreads(), task -> {
             Thread t = new Thread(task, "inference-" + threads.incrementAndGet());
@@ -107,7 +112,9 @@ public final class ModelServer implements AutoCloseable {
         if (model != null) {
             throw new IllegalStateException("model '" + name + "' is loaded already; a server serves one model");
         }
-        model = OnnxModel.load(file, name, expectedSha256, settings.intraOpThreads());
+        OnnxModel loaded = OnnxModel.load(file, name, expectedSha256, settings.intraOpThreads());
+        metrics.modelLoaded(loaded.sha256());
+        model = loaded;
     }
 
     private void handle(HttpServerRequest request) {

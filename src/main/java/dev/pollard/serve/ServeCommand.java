@@ -6,6 +6,8 @@ import dev.pollard.energy.NvmlMeter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -54,9 +56,21 @@ public class ServeCommand implements Callable<Integer> {
             + "a thread and run; then the run is stopped and the client gets 504 (default: ${DEFAULT-VALUE}).")
     int inferenceTimeoutSeconds;
 
-    @Option(names = "--meter", defaultValue = "none", description = "nvml: export the GPU's energy (pollard_energy_joules_total, "
-            + "pollard_joules_per_inference) from NVML's energy counter; none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--meter", defaultValue = "none", description = "nvml: export the GPU's energy (pollard_energy_joules_total) "
+            + "from NVML's energy counter, and label every series with the GPU's UUID; none (default: ${DEFAULT-VALUE}).")
     String meter;
+
+    @Option(names = "--hardware-class", description = "HardwareClass this server runs on: the hardware_class label of every "
+            + "metric series.")
+    String hardwareClass;
+
+    @Option(names = "--pod-namespace", defaultValue = "${env:POD_NAMESPACE}", description = "The pod's namespace: the "
+            + "pod_namespace label of every metric series, as Kepler's (default: $POD_NAMESPACE).")
+    String podNamespace;
+
+    @Option(names = "--pod-name", defaultValue = "${env:POD_NAME}", description = "The pod's name: the pod_name label of every "
+            + "metric series, as Kepler's (default: $POD_NAME).")
+    String podName;
 
     @Option(names = "--nvml-library", defaultValue = NvmlMeter.DEFAULT_LIBRARY, hidden = true)
     String nvmlLibrary;
@@ -82,7 +96,8 @@ public class ServeCommand implements Callable<Integer> {
         NvmlMeter nvml = meter.equals("nvml") ? openNvml() : null;
         CountDownLatch stopped = new CountDownLatch(1);
         // live, not ready, while the model is fetched and loaded: a long download fails no liveness probe
-        try (nvml; ModelServer server = new ModelServer(name, settings, nvml).start()) {
+        try (nvml; ModelServer server = new ModelServer(name, settings,
+                seriesLabels(hardwareClass, podNamespace, podName, nvml), nvml).start()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "serve-stop"));
             System.err.printf("pollard serve: listening on http://%s:%d, loading %s%n", host, server.port(), location);
             Path model;
@@ -107,6 +122,26 @@ public class ServeCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
+    }
+
+    /**
+     * The labels that tell this server's series from others' and join them to the node's: the hardware class, the pod
+     * (as Kepler labels its series) and, with a GPU meter, the GPU's UUID (as dcgm-exporter labels its series). Unknown
+     * ones are null, and left out.
+     */
+    static Map<String, String> seriesLabels(String hardwareClass, String podNamespace, String podName, NvmlMeter nvml) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put("hardware_class", hardwareClass);
+        if (nvml != null) {
+            try {
+                labels.put("UUID", nvml.uuid());
+            } catch (EnergyMeterException e) {
+                System.err.println("pollard serve: " + e.getMessage() + "; metrics go without the GPU's UUID");
+            }
+        }
+        labels.put("pod_namespace", podNamespace);
+        labels.put("pod_name", podName);
+        return labels;
     }
 
     /** The GPU's meter, or null (with the reason on stderr): missing energy figures must not stop a model being served. */

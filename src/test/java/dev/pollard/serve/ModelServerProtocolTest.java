@@ -16,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,7 +39,7 @@ class ModelServerProtocolTest {
     @BeforeAll
     static void start() throws Exception {
         tiny = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer("tiny", ServerSettings.loopback(), null).start();
+        server = new ModelServer("tiny", ServerSettings.loopback(), Map.of(), null).start();
         server.load(tiny, Digests.sha256(tiny));
     }
 
@@ -178,7 +179,7 @@ class ModelServerProtocolTest {
 
     @Test
     void aModelIsNotReadyUntilLoadedAndVerified() throws Exception {
-        try (ModelServer loading = new ModelServer("tiny", ServerSettings.loopback(), null).start()) {
+        try (ModelServer loading = new ModelServer("tiny", ServerSettings.loopback(), Map.of(), null).start()) {
             // listening and live while the model is fetched and loaded, but not ready
             assertThat(call(loading, "GET", "/v2/health/live", null)).isEqualTo(new Answer(200, "{\"live\":true}"));
             assertThat(call(loading, "GET", "/v2/health/ready", null)).isEqualTo(new Answer(400, "{\"ready\":false}"));
