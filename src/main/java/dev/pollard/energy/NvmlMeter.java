@@ -99,6 +99,13 @@ public final class NvmlMeter implements EnergyMeter, EnergyCounter {
         return powerLimitWatts;
     }
 
+    /** The device's UUID (GPU-... or MIG-...), the UUID label of dcgm-exporter's series. */
+    public String uuid() {
+        byte[] uuid = new byte[96]; // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+        check(nvml, nvml.nvmlDeviceGetUUID(device, uuid, uuid.length), "nvmlDeviceGetUUID");
+        return text(uuid);
+    }
+
     @Override
     public String name() {
         return "nvml";

@@ -60,12 +60,17 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
         if (runtime.threads != null) {
             args.addAll(List.of("--threads", runtime.threads.toString()));
         }
+        if (spec.hardwareClass != null) {
+            args.addAll(List.of("--hardware-class", spec.hardwareClass)); // a label of the server's metric series
+        }
         if (hardware != null && hardware.meter == HardwareClassSpec.Meter.NVML) {
-            args.addAll(List.of("--meter", "nvml")); // joules per inference in the server's metrics
+            args.addAll(List.of("--meter", "nvml")); // the GPU's joules, and its UUID on the series
         }
         List<EnvVar> env = new ArrayList<>();
-        env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
-                .endFieldRef().endValueFrom().build());
+        env.add(fieldRef("POD_IP", "status.podIP"));
+        // the server labels its series with its pod, as Kepler labels its own
+        env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
+        env.add(fieldRef("POD_NAME", "metadata.name"));
         env.addAll(model.env());
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
@@ -105,6 +110,11 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
                 .withAnnotations(Map.of(MODEL_SHA_ANNOTATION, served.sha256)).endMetadata()
                 .withSpec(pod.build()).endTemplate()
                 .endSpec().build();
+    }
+
+    private static EnvVar fieldRef(String name, String fieldPath) {
+        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(fieldPath).endFieldRef()
+                .endValueFrom().build();
     }
 
     static String servedName(InferenceDeployment infd) {

@@ -127,7 +127,12 @@ class RenderingTest {
         Deployment source = ServingDeployment.render(infd, ServedModels.source(infd), h100().getSpec(), SETTINGS);
         Container server = source.getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(server.getArgs()).containsSequence("--model", "https://models.example/cnn.onnx")
-                .containsSequence("--sha256", infd.getSpec().model.sha256);
+                .containsSequence("--sha256", infd.getSpec().model.sha256)
+                .containsSequence("--hardware-class", "h100");
+        // the server labels its metrics with its pod: POD_NAMESPACE and POD_NAME are the defaults of its options
+        assertThat(server.getEnv()).filteredOn(e -> e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null)
+                .extracting(e -> e.getName() + "=" + e.getValueFrom().getFieldRef().getFieldPath())
+                .contains("POD_NAMESPACE=metadata.namespace", "POD_NAME=metadata.name");
         assertThat(server.getEnv()).filteredOn(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
                 .singleElement().satisfies(e -> assertThat(e.getValueFrom().getSecretKeyRef().getName()).isEqualTo("model-token"));
 

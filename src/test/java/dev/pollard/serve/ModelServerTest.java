@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pollard.data.Digests;
 import dev.pollard.energy.EnergyCounter;
 import dev.pollard.testing.TinyOnnx;
 import java.net.URI;
@@ -30,7 +31,7 @@ class ModelServerTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
-        server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, ENERGY).start();
+        server = Serving.loaded(model, "tiny", ServerSettings.loopback(), ENERGY);
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -91,21 +92,29 @@ class ModelServerTest {
                 400, "inputs[input].datatype: 'INT64', the model expects FP32");
         assertError(infer("tiny", "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}"),
                 400, "inputs[input].data: 3 values for shape [1, 4]");
-        assertError(infer("other", "{}"), 404, "unknown model or endpoint");
+        assertError(infer("other", "{}"), 404, "no model 'other': this server serves 'tiny'");
     }
 
     @Test
-    void metricsCountRequestsAndExportJoulesWhenMetered() throws Exception {
-        String before = get("/metrics").body(); // a scrape: the next joules per inference counts from here
+    void metricsCountRequestsAndInferencesAndExportJoulesWhenMetered() throws Exception {
+        String model = "model=\"tiny\",model_sha256=\"" + Digests.sha256(dir.resolve("tiny.onnx")) + "\"";
+        String before = get("/metrics").body();
         ENERGY.joules += 0.5;
-        infer("tiny", "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}");
+        infer("tiny", "{\"inputs\":[{\"name\":\"input\",\"shape\":[2,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4,5,6,7,8]}]}");
         String after = get("/metrics").body();
-        assertThat(count(after, "pollard_inferences_total{model=\"tiny\"}"))
-                .isEqualTo(count(before, "pollard_inferences_total{model=\"tiny\"}") + 1);
-        assertThat(after).contains("pollard_requests_total{model=\"tiny\",endpoint=\"tiny/infer\",code=\"200\"}")
-                .contains("pollard_inference_seconds_bucket{model=\"tiny\",le=\"+Inf\"}")
-                .contains("pollard_joules_per_inference{model=\"tiny\",meter=\"test\"} 0.5")
-                .contains("pollard_energy_joules_total{model=\"tiny\",meter=\"test\"} " + (ENERGY.joules - 100));
+        // a batch of two is two inferences
+        assertThat(count(after, "pollard_inferences_total{" + model + "}")).isEqualTo(count(before, "pollard_inferences_total{"
+                + model + "}") + 2);
+        assertThat(count(after, "pollard_inference_duration_seconds_count{" + model + "}"))
+                .isEqualTo(count(before, "pollard_inference_duration_seconds_count{" + model + "}") + 1);
+        assertThat(after).contains("# TYPE pollard_http_requests_total counter\n")
+                .contains("pollard_http_requests_total{model=\"tiny\",route=\"/v2/models/{name}/infer\",code=\"200\"}")
+                .contains("# TYPE pollard_inference_duration_seconds histogram\n")
+                .contains("pollard_inference_duration_seconds_bucket{" + model + ",le=\"+Inf\"}")
+                .contains("# TYPE pollard_energy_joules_total counter\n")
+                // joules since the model was loaded, at 100 J on the meter
+                .contains("pollard_energy_joules_total{" + model + ",meter=\"test\"} " + (ENERGY.joules - 100))
+                .doesNotContain("joules_per_inference");
     }
 
     private static long count(String metrics, String series) {

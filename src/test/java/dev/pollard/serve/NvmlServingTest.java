@@ -3,6 +3,7 @@ package dev.pollard.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.pollard.data.Digests;
 import dev.pollard.energy.FakeNvml;
 import dev.pollard.energy.NvmlMeter;
 import dev.pollard.testing.Waits;
@@ -21,23 +22,28 @@ class NvmlServingTest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @Test
-    void joulesPerInferenceComeFromTheGpuEnergyCounter(@TempDir Path dir) throws Exception {
+    void energyComesFromTheGpuEnergyCounterLabelledToJoinDcgmAndKepler(@TempDir Path dir) throws Exception {
         FakeNvml.compile().fakeNvmlConfigure(250, 20, 1_000_000, 1, 0, 0);
         Path model = TinyOnnx.write(dir.resolve("tiny.onnx"));
         try (NvmlMeter nvml = NvmlMeter.open(FakeNvml.LIBRARY.toString(), "0");
-                ModelServer server = new ModelServer(model, "tiny", "127.0.0.1", 0, 1, nvml).start()) {
+                ModelServer server = Serving.loaded(model, "tiny", ServerSettings.loopback(),
+                        ServeCommand.seriesLabels("h100", "team-a", "tiny-7d9f-x2", nvml), nvml)) {
             String base = "http://127.0.0.1:" + server.port();
-            assertThat(get(base + "/metrics")).doesNotContain("pollard_joules_per_inference"); // no inference yet
-            // the counter moves every 20 ms: keep inferring until a scrape sees energy spent on inferences
+            String labels = "{model=\"tiny\",hardware_class=\"h100\",UUID=\"GPU-fake-0000\",pod_namespace=\"team-a\","
+                    + "pod_name=\"tiny-7d9f-x2\",model_sha256=\"" + Digests.sha256(model) + "\"";
+            // the counter moves every 20 ms: keep inferring until a scrape sees energy spent since the model was loaded
             await().atMost(Waits.REACTION).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
                 HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/tiny/infer"))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],"
                                 + "\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}")).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(answer.statusCode()).isEqualTo(200);
-                String metrics = get(base + "/metrics");
-                assertThat(value(metrics, "pollard_energy_joules_total{model=\"tiny\",meter=\"nvml\"}")).isPositive();
-                assertThat(value(metrics, "pollard_joules_per_inference{model=\"tiny\",meter=\"nvml\"}")).isPositive();
+                assertThat(value(get(base + "/metrics"), "pollard_energy_joules_total" + labels + ",meter=\"nvml\"}")).isPositive();
             });
+            String metrics = get(base + "/metrics");
+            assertThat(value(metrics, "pollard_inferences_total" + labels + "}")).isPositive();
+            assertThat(metrics).contains("# TYPE pollard_energy_joules_total counter")
+                    .contains("pollard_inference_duration_seconds_count" + labels + "}")
+                    .doesNotContain("joules_per_inference"); // a ratio of rates, for Prometheus to compute
         }
     }
 
