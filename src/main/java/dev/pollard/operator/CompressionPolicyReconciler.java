@@ -15,6 +15,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
@@ -39,7 +40,8 @@ import java.util.stream.Collectors;
  * deployment that no longer matches. Deleting the policy deletes its runs through their owner references.
  */
 @ControllerConfiguration(name = CompressionPolicyReconciler.NAME, fieldManager = Labels.OPERATOR)
-public class CompressionPolicyReconciler implements ConfigurableReconciler<CompressionPolicy> {
+// Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
+public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy>, ConfigurableReconciler<CompressionPolicy> {
     public static final String NAME = "compressionpolicy";
     private static final String TARGETS = "targets";
 

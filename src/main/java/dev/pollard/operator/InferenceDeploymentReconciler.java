@@ -11,6 +11,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
@@ -31,7 +32,8 @@ import java.util.Set;
 @Workflow(explicitInvocation = true, dependents = {
         @Dependent(name = "deployment", type = ServingDeployment.class),
         @Dependent(name = "service", type = ServingService.class)})
-public class InferenceDeploymentReconciler implements ConfigurableReconciler<InferenceDeployment> {
+// Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
+public class InferenceDeploymentReconciler implements Reconciler<InferenceDeployment>, ConfigurableReconciler<InferenceDeployment> {
     public static final String NAME = "inferencedeployment";
 
     private final OperatorSettings settings;

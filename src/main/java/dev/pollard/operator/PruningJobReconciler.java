@@ -12,6 +12,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
@@ -34,7 +35,8 @@ import java.util.Set;
  */
 @ControllerConfiguration(name = PruningJobReconciler.NAME, fieldManager = Labels.OPERATOR)
 @Workflow(explicitInvocation = true, dependents = @Dependent(name = "worker", type = WorkerJob.class))
-public class PruningJobReconciler implements ConfigurableReconciler<PruningJob> {
+// Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
+public class PruningJobReconciler implements Reconciler<PruningJob>, ConfigurableReconciler<PruningJob> {
     public static final String NAME = "pruningjob";
     static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(5);
 
