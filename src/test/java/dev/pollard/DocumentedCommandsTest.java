@@ -3,6 +3,7 @@ package dev.pollard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.pollard.testing.Helm;
 import dev.pollard.testing.RealApiServer;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -118,6 +119,7 @@ class DocumentedCommandsTest {
             switch (command.get(0)) {
                 case "kubectl" -> checkKubectl(name, command.subList(1, command.size()));
                 case "./pollard" -> checkPollard(name, command.subList(1, command.size()));
+                case "helm" -> checkHelm(name, command.subList(1, command.size()));
                 default -> {
                     if (command.get(0).endsWith(".sh")) {
                         checkScript(name, command.get(0));
@@ -200,6 +202,9 @@ class DocumentedCommandsTest {
         if (kubectl.exitValue() == 0 || (args.get(0).equals("diff") && kubectl.exitValue() == 1)) {
             return; // for kubectl diff, 1 means "differences found"
         }
+        if (args.size() > 1 && args.get(0).equals("auth") && args.get(1).equals("can-i") && out.strip().endsWith("no")) {
+            return; // a well-formed question answered "no" (exit 1)
+        }
         // the server answered (e.g. NotFound for an object that a cluster at that point of the section would have), or
         // a jsonpath found no object to read in an empty test cluster: the command itself is well formed
         List<String> errors = out.lines().filter(l -> l.startsWith("Error") || l.startsWith("error")).toList();
@@ -208,6 +213,20 @@ class DocumentedCommandsTest {
         if (!serverAnswers) {
             fail("%s: `kubectl %s` is refused by kubectl itself:%n%s", block, String.join(" ", args), out);
         }
+    }
+
+    /** helm install or upgrade: the same chart and values rendered with helm template (no cluster needed). */
+    private static void checkHelm(String block, List<String> args) throws Exception {
+        if (args.isEmpty() || !List.of("install", "upgrade", "template", "lint").contains(args.get(0))) {
+            fail("%s: `helm %s` is not a command these docs should need", block, String.join(" ", args));
+        }
+        List<String> template = new ArrayList<>(List.of(args.get(0).equals("lint") ? "lint" : "template"));
+        args.subList(1, args.size()).stream().filter(a -> !Set.of("--create-namespace", "--wait", "--atomic").contains(a))
+                .forEach(template::add);
+        template.addAll(List.of("--kube-version", RealApiServer.version()));
+        Helm.Result result = Helm.run(template.toArray(String[]::new));
+        assertThat(result.exitCode()).as("%s: `helm %s` (checked as helm %s):%n%s", block, String.join(" ", args),
+                String.join(" ", template), result.err()).isZero();
     }
 
     private static void checkPollard(String block, List<String> args) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Energy of an NVIDIA GPU through NVML: the board's total-energy counter (millijoules, Volta and newer), or, where
@@ -141,31 +142,31 @@ public final class NvmlMeter implements EnergyMeter, EnergyCounter {
     }
 
     private Window measureWithCounter(Workload workload, int repetitions) {
-        long before = energyMillijoules();
-        long start;
-        while ((start = energyMillijoules()) == before) {
-            Thread.onSpinWait(); // begin on a counter step, so the window does not inherit a partial period
-        }
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicInteger steps = new AtomicInteger();
-        long first = start;
+        AtomicLong last = new AtomicLong(energyMillijoules());
+        // counts the counter's updates in the window; started first, so that starting a thread is not in the window
         Thread watcher = new Thread(() -> {
-            long last = first;
             while (running.get()) {
                 long now = energyMillijoules();
-                if (now != last) {
+                if (now != last.getAndSet(now)) {
                     steps.incrementAndGet();
-                    last = now;
                 }
                 sleepQuietly(2);
             }
         }, "nvml-counter");
         watcher.setDaemon(true);
         watcher.start();
+        long before = energyMillijoules();
+        long start;
+        while ((start = energyMillijoules()) == before) {
+            Thread.onSpinWait(); // begin on a counter step, so the window does not inherit a partial period
+        }
         long t0 = System.nanoTime();
+        steps.set(0);
         workload.run(repetitions);
-        long t1 = System.nanoTime();
         long end = energyMillijoules();
+        long t1 = System.nanoTime(); // the window's time and energy end together, as they began together
         running.set(false);
         joinQuietly(watcher);
         // unsigned 64-bit counter: two's-complement subtraction is the right difference across a wrap
