@@ -90,8 +90,8 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
             context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.class, settings);
             context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow(); // creates the run's Job
         }
-        RunObservation observed = RunObservation.observe(run, job, context.getSecondaryResources(Pod.class),
-                WorkerReports::progress);
+        RunObservation observed = RunObservation.observe(run, PruningRun.runUri(pj, hwc) + "/model.onnx",
+                pj.getSpec().model.sha256, job, context.getSecondaryResources(Pod.class), WorkerReports::progress);
         boolean going = observed.outcome() == RunObservation.Outcome.PENDING
                 || observed.outcome() == RunObservation.Outcome.RUNNING;
         if (!going) {

@@ -124,7 +124,9 @@ final class PruningJobStatusAggregator {
         next.result = summary.result;
         next.ratios = summary.ratios;
         next.accuracyDrop = summary.accuracyDrop;
-        next.iterations = summary.iterations;
+        // status keeps the latest steps only; report.json next to the artifact has them all
+        next.iterations = summary.iterations == null ? null : summary.iterations.subList(
+                Math.max(0, summary.iterations.size() - PruningJobStatus.MAX_ITERATIONS_IN_STATUS), summary.iterations.size());
         next.hardware = summary.hardware != null ? summary.hardware : new PruningJobStatus.HardwareUsed();
         next.hardware.hardwareClass = hwc.getMetadata().getName();
         next.hardware.hardwareClassGeneration = hwc.getMetadata().getGeneration();

@@ -30,13 +30,15 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
     }
 
     /**
+     * @param expectedArtifactUri where this run writes its model: a report naming another file is refused
+     * @param pinnedSourceSha256 spec.model.sha256, when the spec pins the source
      * @param job the run's Job; empty when it was only created now
      * @param pods candidate pods: only those the Job itself controls (by owner UID) are read, never one that merely
      *     carries its labels
      * @param progressOf how progress is read from running pods (HTTP in the operator)
      */
-    static RunObservation observe(String jobName, Optional<Job> job, Collection<Pod> pods,
-            Function<List<Pod>, Optional<RunSummary.Progress>> progressOf) {
+    static RunObservation observe(String jobName, String expectedArtifactUri, String pinnedSourceSha256, Optional<Job> job,
+            Collection<Pod> pods, Function<List<Pod>, Optional<RunSummary.Progress>> progressOf) {
         if (job.isEmpty()) {
             return new RunObservation(jobName, Outcome.PENDING, Optional.empty(), Optional.empty(), null);
         }
@@ -52,10 +54,12 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
         }
         Optional<RunSummary> report = WorkerReports.summary(own);
         boolean complete = "Complete".equals(finished.get());
-        if (complete && report.isPresent() && report.get().error == null && report.get().artifact != null) {
-            return new RunObservation(jobName, Outcome.SUCCEEDED, Optional.empty(), report, null);
+        if (complete && report.isPresent() && report.get().error == null) {
+            Optional<String> refused = WorkerReportCheck.problem(report.get(), expectedArtifactUri, pinnedSourceSha256);
+            return refused.isEmpty() ? new RunObservation(jobName, Outcome.SUCCEEDED, Optional.empty(), report, null)
+                    : new RunObservation(jobName, Outcome.FAILED, Optional.empty(), Optional.empty(), refused.get());
         }
-        String why = report.map(r -> r.error).orElseGet(() -> complete ? "the worker finished without a report"
+        String why = report.map(r -> r.error).map(WorkerReportCheck::oneLine).orElseGet(() -> complete ? "the worker finished without a report"
                 : job.get().getStatus().getConditions().stream().filter(c -> "Failed".equals(c.getType()))
                         .map(c -> "DeadlineExceeded".equals(c.getReason())
                                 ? "the run took longer than spec.runDeadlineSeconds (" + job.get().getSpec().getActiveDeadlineSeconds()

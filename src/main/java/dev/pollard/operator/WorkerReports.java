@@ -6,6 +6,7 @@ import dev.pollard.api.RunSummary;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,6 +15,10 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the operator learns from a worker, which itself holds no API credentials: progress over HTTP from the pod while
@@ -22,6 +27,8 @@ import java.util.Optional;
 final class WorkerReports {
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    static final int MAX_PROGRESS_BYTES = 64 * 1024;
+    static final Duration PROGRESS_TIMEOUT = Duration.ofSeconds(3);
 
     private WorkerReports() {
     }
@@ -31,25 +38,73 @@ final class WorkerReports {
         return pods.stream().sorted(Comparator.comparing((Pod p) -> p.getMetadata().getCreationTimestamp()).reversed()).toList();
     }
 
-    /** Progress from the newest running pod, if it answers. */
+    /**
+     * Progress from the newest running pod, if it answers in time: at most {@value #MAX_PROGRESS_BYTES} bytes within
+     * {@link #PROGRESS_TIMEOUT} in all, so that no pod can hold a reconciliation thread or fill the operator's heap.
+     */
     static Optional<RunSummary.Progress> progress(List<Pod> pods) {
         for (Pod pod : newestFirst(pods)) {
             if (pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase()) && pod.getStatus().getPodIP() != null) {
+                var answer = HTTP.sendAsync(HttpRequest.newBuilder(
+                        URI.create("http://" + pod.getStatus().getPodIP() + ":" + PruningRun.PROGRESS_PORT + "/progress"))
+                        .timeout(PROGRESS_TIMEOUT).build(), info -> capped(MAX_PROGRESS_BYTES));
                 try {
-                    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-                            URI.create("http://" + pod.getStatus().getPodIP() + ":" + PruningRun.PROGRESS_PORT + "/progress"))
-                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-                    if (response.statusCode() == 200) {
-                        return Optional.of(JSON.readValue(response.body(), RunSummary.Progress.class));
+                    HttpResponse<byte[]> response = answer.get(PROGRESS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    if (response.statusCode() == 200 && response.body() != null) {
+                        return Optional.of(JSON.readValue(response.body(), RunSummary.Progress.class)).filter(WorkerReports::finite);
                     }
-                } catch (IOException e) {
-                    return Optional.empty(); // not listening yet, or between phases: try again next time
+                } catch (IOException | ExecutionException | TimeoutException e) {
+                    answer.cancel(true); // a body still trickling in is dropped, not read on in the background
+                    return Optional.empty(); // not listening yet, between phases, too slow or too big: try again next time
                 } catch (InterruptedException e) {
+                    answer.cancel(true);
                     Thread.currentThread().interrupt();
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /** A body of at most {@code limit} bytes: a longer one is cut off (and read as no progress). */
+    private static HttpResponse.BodySubscriber<byte[]> capped(int limit) {
+        return HttpResponse.BodySubscribers.fromSubscriber(new Flow.Subscriber<List<ByteBuffer>>() {
+            private final java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+            private Flow.Subscription subscription;
+
+            @Override
+            public void onSubscribe(Flow.Subscription subscription) {
+                this.subscription = subscription;
+                subscription.request(Long.MAX_VALUE);
+            }
+
+            @Override
+            public void onNext(List<ByteBuffer> buffers) {
+                for (ByteBuffer b : buffers) {
+                    if (body.size() + b.remaining() > limit) {
+                        subscription.cancel();
+                        body.reset();
+                        return;
+                    }
+                    byte[] bytes = new byte[b.remaining()];
+                    b.get(bytes);
+                    body.writeBytes(bytes);
+                }
+            }
+
+            @Override
+            public void onError(Throwable throwable) {
+                body.reset();
+            }
+
+            @Override
+            public void onComplete() {
+            }
+        }, subscriber -> subscriber.body.size() == 0 ? null : subscriber.body.toByteArray());
+    }
+
+    private static boolean finite(RunSummary.Progress p) {
+        return (p.joulesPerInference == null || Double.isFinite(p.joulesPerInference))
+                && (p.accuracy == null || Double.isFinite(p.accuracy));
     }
 
     /** The termination message of the newest pod whose worker container ended, as a summary when it is one. */

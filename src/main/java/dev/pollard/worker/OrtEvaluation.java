@@ -16,6 +16,9 @@ public final class OrtEvaluation {
     }
 
     public static double accuracy(OnnxModel model, Dataset data, int batchSize) throws OrtException {
+        if (data.size() == 0) {
+            throw new IllegalArgumentException("no samples to measure accuracy on (the evaluation split is empty)");
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         String input = model.inputs().get(0).name();
         long correct = 0;

@@ -61,7 +61,10 @@ public final class ProgressServer implements AutoCloseable {
 
     private static Double significant(Double value) {
         // not a conditional expression: mixing Double and double there unboxes a null
-        if (value == null || value == 0 || !Double.isFinite(value)) {
+        if (value == null || !Double.isFinite(value)) {
+            return null; // NaN or Infinity is no progress to show (and no JSON number)
+        }
+        if (value == 0) {
             return value;
         }
         return new BigDecimal(value).round(new MathContext(4)).doubleValue();

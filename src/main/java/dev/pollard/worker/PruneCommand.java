@@ -328,12 +328,17 @@ public class PruneCommand implements Callable<Integer> {
 
     static PruningJobStatus.Ratios ratios(PruningJobStatus.ModelMetrics base, PruningJobStatus.ModelMetrics result) {
         PruningJobStatus.Ratios r = new PruningJobStatus.Ratios();
-        r.accuracyRetention = result.accuracy / base.accuracy;
-        r.energyReduction = 1 - result.joulesPerInference / base.joulesPerInference;
-        r.latencySpeedup = base.latencyMs / result.latencyMs;
-        r.sizeReduction = 1 - (double) result.bytes / base.bytes;
+        r.accuracyRetention = finite(result.accuracy / base.accuracy);
+        r.energyReduction = finite(1 - result.joulesPerInference / base.joulesPerInference);
+        r.latencySpeedup = finite(base.latencyMs / result.latencyMs);
+        r.sizeReduction = finite(1 - (double) result.bytes / base.bytes);
         r.carbonReduction = r.energyReduction; // same grid for both: carbon scales with energy
         return r;
+    }
+
+    /** A ratio over a zero (a model of no measurable cost) has no value: null, never NaN or Infinity in a report. */
+    private static Double finite(double ratio) {
+        return Double.isFinite(ratio) ? ratio : null;
     }
 
     static String summary(Report r) {

@@ -51,8 +51,10 @@ public final class TerminationMessage {
                 copy.iterations = new ArrayList<>(copy.iterations.subList(1, copy.iterations.size()));
                 json = JSON.writeValueAsString(copy);
             }
-            if (json.getBytes(StandardCharsets.UTF_8).length > LIMIT && copy.error != null) {
-                copy.error = copy.error.substring(0, Math.min(copy.error.length(), LIMIT / 2));
+            while (json.getBytes(StandardCharsets.UTF_8).length > LIMIT && copy.error != null && !copy.error.isEmpty()) {
+                // bytes, not characters, are what the limit counts: shorten by the excess (at least one character)
+                int excess = json.getBytes(StandardCharsets.UTF_8).length - LIMIT;
+                copy.error = copy.error.substring(0, Math.max(0, copy.error.length() - Math.max(1, excess)));
                 json = JSON.writeValueAsString(copy);
             }
             return json;

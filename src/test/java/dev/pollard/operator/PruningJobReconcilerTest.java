@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
@@ -37,7 +38,8 @@ import org.junit.jupiter.api.Test;
  */
 class PruningJobReconcilerTest {
     private static final String SHA = "a".repeat(64);
-    private static final String SOURCE_SHA = "b".repeat(64);
+    /** The source the example pins (spec.model.sha256): a run must report pruning exactly that file. */
+    private static final String SOURCE_SHA = "4b58b75f1e9b6c73e23f92a354999ed6aa2c58f12dcc070fa23da44d2d6220e7";
     private KubernetesClient client;
     private Operator operator;
     private ReconciliationCounter reconciliations;
@@ -143,7 +145,7 @@ class PruningJobReconcilerTest {
         summary.ratios.energyReduction = 0.45;
         summary.accuracyDrop = 0.005;
         summary.artifact = new PruningJobStatus.Artifact();
-        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/model.onnx";
+        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName() + "/model.onnx";
         summary.artifact.sha256 = SHA;
         summary.source = new PruningJobStatus.Artifact();
         summary.source.uri = "pvc://pollard-models/fashion-cnn/model.onnx";
@@ -208,6 +210,63 @@ class PruningJobReconcilerTest {
             PruningJobStatus status = status();
             assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
             assertThat(condition(status, "Stalled").getMessage()).contains("the worker finished without a report");
+        });
+        assertThat(status().artifact).isNull();
+    }
+
+    /** A report from the run's own pod that the operator must still refuse, and the words that say why. */
+    record Refused(String what, java.util.function.BiFunction<Job, RunSummary, String> report, String reason) {
+        @Override
+        public String toString() {
+            return what;
+        }
+    }
+
+    static java.util.stream.Stream<Refused> refusedReports() {
+        return java.util.stream.Stream.of(
+                new Refused("an artifact outside the run's directory", (job, r) -> {
+                    r.artifact.uri = "pvc://pollard-models/someone-else/model.onnx";
+                    return Serialization.asJson(r);
+                }, "which is not this run's pvc://pollard-models/fashion-cnn/pruned-h100/"),
+                new Refused("a sha256 of three characters", (job, r) -> {
+                    r.artifact.sha256 = "abc";
+                    return Serialization.asJson(r);
+                }, "the worker reported the sha256 'abc', which is not 64 lowercase hex digits"),
+                new Refused("another source than the spec pins", (job, r) -> {
+                    r.source.sha256 = "c".repeat(64);
+                    return Serialization.asJson(r);
+                }, "not spec.model.sha256 " + SOURCE_SHA),
+                new Refused("a number beyond double", (job, r) -> Serialization.asJson(r)
+                        .replace("\"accuracy\":0.905", "\"accuracy\":1e400"),
+                        "the worker reported a number that is not finite at /result/accuracy"),
+                new Refused("a stack trace in the log tail", (job, r) -> "Exception in thread \"main\" java.lang.OutOfMemoryError: "
+                        + "Java heap space\n\tat dev.pollard.worker.Pruner.run(Pruner.java:10)\n\tat picocli.CommandLine.execute("
+                        + "CommandLine.java:2)\n", "failed: Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("refusedReports")
+    void aReportTheOperatorCannotBelieveFailsTheRunWithTheReason(Refused refused) {
+        createHardwareClass();
+        createPruningJob();
+        Job job = awaitOneJob();
+        RunSummary summary = new RunSummary();
+        summary.baseline = metrics(0.91, 2.0e-3);
+        summary.result = metrics(0.905, 1.1e-3);
+        summary.artifact = new PruningJobStatus.Artifact();
+        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName() + "/model.onnx";
+        summary.artifact.sha256 = SHA;
+        summary.source = new PruningJobStatus.Artifact();
+        summary.source.sha256 = SOURCE_SHA;
+        boolean exitedCleanly = !refused.what().contains("stack trace");
+        finish(job, exitedCleanly, refused.report().apply(job, summary));
+
+        await().atMost(REACTION).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.FAILED);
+            Condition stalled = condition(status, "Stalled");
+            assertThat(stalled.getStatus()).isEqualTo("True");
+            assertThat(stalled.getMessage()).contains(refused.reason()).doesNotContain("\n").doesNotContain("\tat ");
         });
         assertThat(status().artifact).isNull();
     }
