@@ -1,6 +1,7 @@
 package dev.pollard.api;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -21,5 +22,6 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Succeeded", jsonPath = ".status.counts.succeeded", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Failed", jsonPath = ".status.counts.failed", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@ValidationRule(value = Patterns.NAME_FITS_LABEL, message = Patterns.NAME_FITS_LABEL_MESSAGE)
 public class CompressionPolicy extends CustomResource<CompressionPolicySpec, CompressionPolicyStatus> implements Namespaced {
 }

@@ -4,9 +4,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Toleration;
@@ -38,6 +40,23 @@ public class HardwareClassSpec {
     @Required
     @JsonPropertyDescription("Datasheet figures for the analytical energy model.")
     public EnergyModel energyModel;
+
+    @Default("4")
+    @Min(1)
+    @Max(10000)
+    @JsonPropertyDescription("How many pruning runs on this class may be active at once, in all namespaces together; more "
+            + "wait in phase Pending until a slot frees. Bounds the re-runs that an edit of this class starts.")
+    public Integer maxConcurrentRuns;
+
+    @Size(max = 1000)
+    @JsonPropertyDescription("Namespaces whose PruningJobs and InferenceDeployments may use this class. Omit to let every "
+            + "namespace use it; elsewhere nothing is created and the resource says why.")
+    public List<@Pattern(Patterns.DNS_LABEL) String> allowedNamespaces;
+
+    @Size(max = 100)
+    @JsonPropertyDescription("Images an InferenceDeployment on this class may name in spec.runtime.image besides the "
+            + "operator's own: exact references, or prefixes ending in '*' (e.g. registry.example.com/serving/*).")
+    public List<@Pattern("^[^\\s*]+\\*?$") String> allowedImages;
 
     @JsonPropertyDescription("CPU and memory requests and limits of pruning workers on this class (a PruningJob's "
             + "spec.resources overrides them; the operator's defaults apply when both are unset). GPUs come from gpu.")

@@ -39,6 +39,7 @@ public class InferenceDeploymentSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
+    @ValidationRule(value = Patterns.SECRET_OVER_TLS, message = Patterns.SECRET_OVER_TLS_MESSAGE)
     public static class ServedModel {
         @Required
         @Pattern(Patterns.READABLE_URI)
@@ -69,7 +70,8 @@ public class InferenceDeploymentSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Runtime {
-        @JsonPropertyDescription("Container image of the model server (default: the operator's own worker image).")
+        @JsonPropertyDescription("Container image of the model server (default: the operator's own worker image). Any other "
+                + "image must be listed in spec.allowedImages of the HardwareClass named in spec.hardwareClass.")
         public String image;
 
         @Default("8080")

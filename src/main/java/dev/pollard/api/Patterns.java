@@ -16,4 +16,14 @@ public final class Patterns {
     public static final String NO_S3_MESSAGE = "s3:// URIs are not supported: put the file on a PersistentVolumeClaim (pvc://) "
             + "or serve it over https:// (credentials from secretRef)";
     public static final String SHA256 = "^[a-f0-9]{64}$";
+    /** CEL: a secret's value goes over TLS only. */
+    public static final String SECRET_OVER_TLS = "!has(self.secretRef) || !self.uri.startsWith('http://')";
+    public static final String SECRET_OVER_TLS_MESSAGE = "secretRef credentials are only sent over https://: use an "
+            + "https:// URI or drop secretRef";
+    /** CEL on a resource's root: its name becomes a label value (at most 63 characters). */
+    public static final String NAME_FITS_LABEL = "self.metadata.name.size() <= 63";
+    public static final String NAME_FITS_LABEL_MESSAGE = "metadata.name must be at most 63 characters: it becomes a label "
+            + "value on what the operator creates";
+    /** A namespace name (RFC 1123 label). */
+    public static final String DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 }

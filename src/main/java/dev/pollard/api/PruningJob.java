@@ -1,6 +1,7 @@
 package dev.pollard.api;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -20,6 +21,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Energy-Reduction", jsonPath = ".status.ratios.energyReduction", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Accuracy-Drop", jsonPath = ".status.accuracyDrop", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@ValidationRule(value = Patterns.NAME_FITS_LABEL, message = Patterns.NAME_FITS_LABEL_MESSAGE)
 public class PruningJob extends CustomResource<PruningJobSpec, PruningJobStatus> implements Namespaced {
     public static final String GROUP = "pollard.dev";
     public static final String VERSION = "v1alpha1";

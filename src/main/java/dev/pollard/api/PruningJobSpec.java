@@ -63,6 +63,7 @@ public class PruningJobSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
+    @ValidationRule(value = Patterns.SECRET_OVER_TLS, message = Patterns.SECRET_OVER_TLS_MESSAGE)
     public static class ModelSource {
         @Required
         @Pattern(Patterns.READABLE_URI)
@@ -89,6 +90,7 @@ public class PruningJobSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = Patterns.NO_S3, message = Patterns.NO_S3_MESSAGE)
+    @ValidationRule(value = Patterns.SECRET_OVER_TLS, message = Patterns.SECRET_OVER_TLS_MESSAGE)
     @ValidationRule(value = "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || self.format != 'idx'",
             message = "an idx dataset is a directory, which http(s) cannot hand over: give one .npz, .npy or .csv file")
     public static class DatasetSource {

@@ -21,6 +21,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -64,9 +65,20 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
     @Override
     public UpdateControl<InferenceDeployment> reconcile(InferenceDeployment infd, Context<InferenceDeployment> context) {
         InferenceDeploymentStatusAggregator status = new InferenceDeploymentStatusAggregator(infd);
-        if (infd.getSpec().hardwareClass != null && context.getSecondaryResource(HardwareClass.class).isEmpty()) {
-            // a pod without its class's node selector could land anywhere: create nothing, take nothing away
+        Optional<HardwareClass> hwc = context.getSecondaryResource(HardwareClass.class);
+        // in each of these cases create nothing and take nothing away: the pods already there keep serving
+        if (infd.getSpec().hardwareClass != null && hwc.isEmpty()) {
+            // a pod without its class's node selector could land anywhere
             return update(infd, status.hardwareClassMissing(), context);
+        }
+        Optional<String> namespaceRefused = hwc.flatMap(h -> HardwareClassPolicy.namespaceRefused(h, infd.getMetadata().getNamespace()));
+        if (namespaceRefused.isPresent()) {
+            return update(infd, status.refused(Reason.HardwareClassNotAllowed, namespaceRefused.get()), context);
+        }
+        Optional<String> imageRefused = HardwareClassPolicy.imageRefused(hwc.orElse(null),
+                infd.getSpec().runtime == null ? null : infd.getSpec().runtime.image, settings.workerImage());
+        if (imageRefused.isPresent()) {
+            return update(infd, status.refused(Reason.ImageNotAllowed, imageRefused.get()), context);
         }
         InferenceDeploymentStatus.Model chosen = ServedModels.choose(infd, context.getSecondaryResources(PruningJob.class));
         var dependents = context.managedWorkflowAndDependentResourceContext();

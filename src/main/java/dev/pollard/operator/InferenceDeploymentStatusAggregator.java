@@ -61,8 +61,13 @@ final class InferenceDeploymentStatusAggregator {
 
     /** The named class is gone: nothing is created or changed, and the pods already there keep serving. */
     InferenceDeploymentStatus hardwareClassMissing() {
-        return state(State.STALLED, Reason.HardwareClassNotFound, "HardwareClass '" + infd.getSpec().hardwareClass
-                + "' not found: create it or fix spec.hardwareClass; pods already running keep serving");
+        return refused(Reason.HardwareClassNotFound, "HardwareClass '" + infd.getSpec().hardwareClass
+                + "' not found: create it or fix spec.hardwareClass");
+    }
+
+    /** What the spec asks is not allowed here (a class's policy): nothing is created or changed either. */
+    InferenceDeploymentStatus refused(Reason reason, String message) {
+        return state(State.STALLED, reason, message + "; pods already running keep serving");
     }
 
     InferenceDeploymentStatus error(boolean invalidSpec, String message) {

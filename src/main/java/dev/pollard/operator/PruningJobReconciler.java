@@ -22,7 +22,9 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
 import jakarta.inject.Inject;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -42,6 +44,7 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
 
     private final OperatorSettings settings;
     private final RunMetrics metrics;
+    private final RunSlots slots = new RunSlots(Clock.systemUTC());
 
     @Inject
     public PruningJobReconciler(OperatorSettings settings, MeterRegistry registry) {
@@ -78,6 +81,10 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
             return update(pj, status.hardwareClassMissing(), context, null);
         }
         HardwareClass hwc = hardwareClass.get();
+        Optional<String> notAllowed = HardwareClassPolicy.namespaceRefused(hwc, pj.getMetadata().getNamespace());
+        if (notAllowed.isPresent()) {
+            return update(pj, status.hardwareClassNotAllowed(notAllowed.get()), context, null);
+        }
         status.hardwareClassResolved(hwc);
         String run = PruningRun.jobName(pj, hwc);
         if (PruningJobStatusAggregator.finished(pj, run)) {
@@ -87,6 +94,10 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
         stopSupersededRuns(jobs, run, context);
         Optional<Job> job = jobs.stream().filter(j -> run.equals(j.getMetadata().getName())).findFirst();
         if (job.isEmpty()) {
+            if (!runSlotFree(hwc, run, context)) {
+                // nothing wakes a waiting run when another class's run ends: look again now and then
+                return update(pj, status.waitingForRunSlot(hwc), context, PROGRESS_INTERVAL);
+            }
             context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.class, settings);
             context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow(); // creates the run's Job
         }
@@ -99,6 +110,23 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
         }
         // Job and pod events wake the reconciler; only a running worker's progress needs a look now and then
         return update(pj, status.run(hwc, observed), context, going ? PROGRESS_INTERVAL : null);
+    }
+
+    /** Whether the run may start now: its class has fewer runs active, in any namespace, than spec.maxConcurrentRuns. */
+    private boolean runSlotFree(HardwareClass hwc, String run, Context<PruningJob> context) {
+        String classUid = hwc.getMetadata().getUid();
+        Set<String> cached = new HashSet<>();
+        Set<String> active = new HashSet<>();
+        // the worker Jobs' informer watches every namespace the operator does, so it sees the class's other runs too
+        var allRuns = (InformerEventSource<Job, PruningJob>) context.eventSourceRetriever().getEventSourceFor(Job.class);
+        allRuns.list(j -> classUid.equals(
+                j.getMetadata().getLabels().get(PruningRun.HARDWARE_CLASS_UID_LABEL))).forEach(j -> {
+                    cached.add(j.getMetadata().getName());
+                    if (RunObservation.finishedCondition(j).isEmpty()) {
+                        active.add(j.getMetadata().getName());
+                    }
+                });
+        return slots.tryAcquire(classUid, run, PruningRun.maxConcurrentRuns(hwc), cached, active);
     }
 
     /** Runs of this PruningJob for an older spec or hardware class generation are stopped; their results stay in status. */

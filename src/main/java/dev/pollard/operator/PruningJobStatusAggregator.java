@@ -51,15 +51,32 @@ final class PruningJobStatusAggregator {
 
     /** The named HardwareClass does not exist: no run can start; a result already there stays valid. */
     PruningJobStatus hardwareClassMissing() {
-        String message = "HardwareClass '" + pj.getSpec().hardwareClass + "' not found: create it or fix spec.hardwareClass";
-        Conditions.set(next.conditions, HARDWARE_CLASS_RESOLVED, false, Reason.HardwareClassNotFound.name(), message,
-                generation());
+        return hardwareClassUnusable(Reason.HardwareClassNotFound, "HardwareClass '" + pj.getSpec().hardwareClass
+                + "' not found: create it or fix spec.hardwareClass");
+    }
+
+    /** The class exists but this namespace may not use it: as if it were missing. */
+    PruningJobStatus hardwareClassNotAllowed(String message) {
+        return hardwareClassUnusable(Reason.HardwareClassNotAllowed, message);
+    }
+
+    private PruningJobStatus hardwareClassUnusable(Reason reason, String message) {
+        Conditions.set(next.conditions, HARDWARE_CLASS_RESOLVED, false, reason.name(), message, generation());
         next.progress = null;
         if (previous.phase == Phase.SUCCEEDED && Conditions.whenTrue(previous.conditions, Conditions.READY).isPresent()) {
             return next; // the result stands; HardwareClassResolved says why no new run can start
         }
         next.phase = Phase.PENDING;
-        return state(State.STALLED, Reason.HardwareClassNotFound, message);
+        return state(State.STALLED, reason, message);
+    }
+
+    /** The run may start once one of the class's spec.maxConcurrentRuns slots frees; a result already there stays. */
+    PruningJobStatus waitingForRunSlot(HardwareClass hwc) {
+        next.phase = Phase.PENDING;
+        next.progress = null;
+        return state(State.RECONCILING, Reason.WaitingForRunSlot, "all " + PruningRun.maxConcurrentRuns(hwc)
+                + " run slots of HardwareClass '" + hwc.getMetadata().getName() + "' are taken (spec.maxConcurrentRuns); "
+                + "this run starts when one frees");
     }
 
     PruningJobStatus hardwareClassResolved(HardwareClass hwc) {

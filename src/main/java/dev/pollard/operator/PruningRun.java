@@ -25,6 +25,8 @@ import java.util.Map;
 final class PruningRun {
     static final String COMPONENT = "pruning";
     static final String JOB_LABEL = "pollard.dev/pruningjob";
+    /** The UID, not the name: a class deleted and created again is another class, with its own runs and slots. */
+    static final String HARDWARE_CLASS_UID_LABEL = "pollard.dev/hardwareclass-uid";
     static final String GENERATION_ANNOTATION = "pollard.dev/pruningjob-generation";
     static final String HARDWARE_GENERATION_ANNOTATION = "pollard.dev/hardwareclass-generation";
     static final int PROGRESS_PORT = 8081;
@@ -34,6 +36,8 @@ final class PruningRun {
     static final int EXIT_METER_UNAVAILABLE = 3;
     /** The schema's default of spec.runDeadlineSeconds, for objects that did not come through the API server. */
     static final long DEFAULT_DEADLINE_SECONDS = 21600;
+    /** The schema's default of a HardwareClass's spec.maxConcurrentRuns. */
+    static final int DEFAULT_MAX_CONCURRENT_RUNS = 4;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private PruningRun() {
@@ -41,11 +45,17 @@ final class PruningRun {
 
     /**
      * A name that is the same for the same (job generation, hardware class, class generation), so a restarted operator
-     * finds the Job it created instead of creating another.
+     * finds the Job it created instead of creating another. Both UIDs are in it: a PruningJob or class deleted and
+     * created again under the same name never inherits the old one's result.
      */
     static String jobName(PruningJob pj, HardwareClass hwc) {
         return Hashes.name(pj.getMetadata().getName(), pj.getMetadata().getUid() + "/" + pj.getMetadata().getGeneration()
-                + "/" + hwc.getMetadata().getName() + "/" + hwc.getMetadata().getGeneration());
+                + "/" + hwc.getMetadata().getName() + "/" + hwc.getMetadata().getUid() + "/" + hwc.getMetadata().getGeneration());
+    }
+
+    static int maxConcurrentRuns(HardwareClass hwc) {
+        Integer max = hwc.getSpec().maxConcurrentRuns;
+        return max == null ? DEFAULT_MAX_CONCURRENT_RUNS : max;
     }
 
     /** Where a run's model.onnx, report.json and summary.txt go: a directory named after its Job under spec.output.uri. */
@@ -118,6 +128,7 @@ final class PruningRun {
 
         Map<String, String> labels = new LinkedHashMap<>(Labels.all(pj, COMPONENT));
         labels.put(JOB_LABEL, pj.getMetadata().getName());
+        labels.put(HARDWARE_CLASS_UID_LABEL, hwc.getMetadata().getUid());
         Map<String, String> annotations = Map.of(
                 GENERATION_ANNOTATION, pj.getMetadata().getGeneration().toString(),
                 HARDWARE_GENERATION_ANNOTATION, hwc.getMetadata().getGeneration().toString());

@@ -7,6 +7,9 @@ package dev.pollard.operator;
 public enum Reason {
     // PruningJob
     HardwareClassNotFound(Type.WARNING),
+    HardwareClassNotAllowed(Type.WARNING),
+    /** All of the class's spec.maxConcurrentRuns slots are taken. */
+    WaitingForRunSlot(Type.NORMAL),
     RunStarted(Type.NORMAL),
     /** Progress of a run in flight: changes every few seconds, so never an Event. */
     Running(null),
@@ -17,6 +20,7 @@ public enum Reason {
     RollingOut(null),
     Serving(Type.NORMAL),
     ServedModelChanged(Type.NORMAL),
+    ImageNotAllowed(Type.WARNING),
     // CompressionPolicy
     RunsInProgress(null),
     AllTargetsCompressed(Type.NORMAL),

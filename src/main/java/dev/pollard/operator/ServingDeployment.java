@@ -19,16 +19,21 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /** The Deployment that serves an InferenceDeployment's model with {@code pollard serve}. */
+@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR))
 public class ServingDeployment extends CRUDKubernetesDependentResource<Deployment, InferenceDeployment> {
     static final String COMPONENT = "serving";
+    /** Only what the operator made is cached: not every Deployment and Service of the cluster. */
+    static final String INFORMER_SELECTOR = Labels.COMPONENT + "=" + COMPONENT + "," + Labels.MANAGED_BY + "=" + Labels.OPERATOR;
     static final String MODEL_SHA_ANNOTATION = "pollard.dev/model-sha256";
     static final int DEFAULT_PORT = 8080;
 

@@ -4,10 +4,13 @@ import dev.pollard.api.InferenceDeployment;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The ClusterIP Service in front of the serving pods. */
+@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR))
 public class ServingService extends CRUDKubernetesDependentResource<Service, InferenceDeployment> {
 
     public ServingService() {

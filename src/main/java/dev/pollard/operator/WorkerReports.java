@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pollard.api.RunSummary;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.net.URI;
@@ -15,6 +16,8 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
@@ -43,10 +46,14 @@ final class WorkerReports {
      * {@link #PROGRESS_TIMEOUT} in all, so that no pod can hold a reconciliation thread or fill the operator's heap.
      */
     static Optional<RunSummary.Progress> progress(List<Pod> pods) {
+        return progress(pods, PruningRun.PROGRESS_PORT);
+    }
+
+    static Optional<RunSummary.Progress> progress(List<Pod> pods, int port) {
         for (Pod pod : newestFirst(pods)) {
             if (pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase()) && pod.getStatus().getPodIP() != null) {
                 var answer = HTTP.sendAsync(HttpRequest.newBuilder(
-                        URI.create("http://" + pod.getStatus().getPodIP() + ":" + PruningRun.PROGRESS_PORT + "/progress"))
+                        URI.create("http://" + pod.getStatus().getPodIP() + ":" + port + "/progress"))
                         .timeout(PROGRESS_TIMEOUT).build(), info -> capped(MAX_PROGRESS_BYTES));
                 try {
                     HttpResponse<byte[]> response = answer.get(PROGRESS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -65,11 +72,17 @@ final class WorkerReports {
         return Optional.empty();
     }
 
-    /** A body of at most {@code limit} bytes: a longer one is cut off (and read as no progress). */
+    /** A body of at most {@code limit} bytes: a longer one is cut off at once and read as no progress (null). */
     private static HttpResponse.BodySubscriber<byte[]> capped(int limit) {
-        return HttpResponse.BodySubscribers.fromSubscriber(new Flow.Subscriber<List<ByteBuffer>>() {
-            private final java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        return new HttpResponse.BodySubscriber<>() {
+            private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+            private final ByteArrayOutputStream body = new ByteArrayOutputStream();
             private Flow.Subscription subscription;
+
+            @Override
+            public CompletionStage<byte[]> getBody() {
+                return result;
+            }
 
             @Override
             public void onSubscribe(Flow.Subscription subscription) {
@@ -80,9 +93,12 @@ final class WorkerReports {
             @Override
             public void onNext(List<ByteBuffer> buffers) {
                 for (ByteBuffer b : buffers) {
+                    if (result.isDone()) {
+                        return; // buffers already on their way after the cut
+                    }
                     if (body.size() + b.remaining() > limit) {
                         subscription.cancel();
-                        body.reset();
+                        result.complete(null);
                         return;
                     }
                     byte[] bytes = new byte[b.remaining()];
@@ -93,13 +109,14 @@ final class WorkerReports {
 
             @Override
             public void onError(Throwable throwable) {
-                body.reset();
+                result.completeExceptionally(throwable);
             }
 
             @Override
             public void onComplete() {
+                result.complete(body.toByteArray());
             }
-        }, subscriber -> subscriber.body.size() == 0 ? null : subscriber.body.toByteArray());
+        };
     }
 
     private static boolean finite(RunSummary.Progress p) {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The CRDs against a real kube-apiserver: examples are accepted, bad specs are rejected with the server's message. */
 class CrdAdmissionTest {
@@ -67,6 +68,10 @@ class CrdAdmissionTest {
         JsonNode spec = Resources.YAML.valueToTree(create(pj)).get("spec");
         assertThat(spec.at("/model/format").asText()).isEqualTo("onnx");
         assertThat(spec.at("/accuracy/metric").asText()).isEqualTo("top1");
+
+        ObjectNode hwc = Resources.readYaml("examples/hardwareclass-h100.yaml");
+        ((ObjectNode) hwc.get("metadata")).put("name", "defaults-" + UUID.randomUUID().toString().substring(0, 8));
+        assertThat(Resources.YAML.valueToTree(create(hwc)).at("/spec/maxConcurrentRuns").asInt()).isEqualTo(4);
     }
 
     /** One invalid PruningJob: what to break, and what the server's message must say. */
@@ -125,7 +130,15 @@ class CrdAdmissionTest {
                 new Invalid("runDeadlineSeconds below 10", s -> s.put("runDeadlineSeconds", 5),
                         "spec.runDeadlineSeconds", "greater than or equal to 10"),
                 new Invalid("learningRate = 0", s -> obj(obj(s, "strategy"), "fineTuning").put("learningRate", 0),
-                        "spec.strategy.fineTuning.learningRate", "greater than 0"))
+                        "spec.strategy.fineTuning.learningRate", "greater than 0"),
+                new Invalid("model credentials over plain http", s -> {
+                    obj(s, "model").put("uri", "http://models.example.com/cnn.onnx");
+                    obj(s, "model").putObject("secretRef").put("name", "model-token");
+                }, "spec.model", "secretRef credentials are only sent over https://"),
+                new Invalid("dataset credentials over plain http", s -> {
+                    obj(s, "dataset").put("uri", "http://data.example.com/test.npz").put("format", "npz");
+                    obj(s, "dataset").putObject("secretRef").put("name", "data-token");
+                }, "spec.dataset", "secretRef credentials are only sent over https://"))
                 .map(Arguments::of);
     }
 
@@ -194,6 +207,43 @@ class CrdAdmissionTest {
         ObjectNode infd = Resources.readYaml("examples/inferencedeployment.yaml");
         ((ObjectNode) infd.at("/spec/model")).put("sha256", "not-a-digest");
         assertRejected(infd, "spec.model.sha256", "should match");
+    }
+
+    @Test
+    void pruningJobNameThatCannotBeALabelValueIsRejected() {
+        ObjectNode pj = validPruningJob();
+        ((ObjectNode) pj.get("metadata")).put("name", "a".repeat(64));
+        assertRejected(pj, "metadata.name must be at most 63 characters");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"v1.2-cnn", "1cnn", "cnn-"})
+    void inferenceDeploymentNameThatCannotNameAServiceIsRejected(String name) {
+        ObjectNode infd = Resources.readYaml("examples/inferencedeployment.yaml");
+        ((ObjectNode) infd.get("metadata")).put("name", name);
+        assertRejected(infd, "metadata.name must be a DNS-1035 label");
+    }
+
+    @Test
+    void inferenceDeploymentCredentialsOverPlainHttpAreRejected() {
+        ObjectNode infd = Resources.readYaml("examples/inferencedeployment.yaml");
+        ((ObjectNode) infd.at("/spec/model")).put("uri", "http://models.example.com/cnn.onnx").putObject("secretRef")
+                .put("name", "model-token");
+        assertRejected(infd, "spec.model", "secretRef credentials are only sent over https://");
+    }
+
+    @Test
+    void hardwareClassPolicyFieldsAreValidated() {
+        ObjectNode hwc = Resources.readYaml("examples/hardwareclass-h100.yaml");
+        ((ObjectNode) hwc.get("metadata")).put("name", "bad-" + UUID.randomUUID().toString().substring(0, 8));
+        ((ObjectNode) hwc.get("spec")).put("maxConcurrentRuns", 0);
+        assertRejected(hwc, "spec.maxConcurrentRuns", "greater than or equal to 1");
+        ((ObjectNode) hwc.get("spec")).remove("maxConcurrentRuns");
+        ((ObjectNode) hwc.get("spec")).putArray("allowedNamespaces").add("Team_A");
+        assertRejected(hwc, "spec.allowedNamespaces[0]", "should match");
+        ((ObjectNode) hwc.get("spec")).remove("allowedNamespaces");
+        ((ObjectNode) hwc.get("spec")).putArray("allowedImages").add("registry.example.com/*/server");
+        assertRejected(hwc, "spec.allowedImages[0]", "should match");
     }
 
     @Test

@@ -200,6 +200,148 @@ class InferenceDeploymentReconcilerTest {
         });
     }
 
+    @Test
+    void aHardwareClassGoingAwayNeverTakesServingDown() {
+        String namespace = RealApiServer.newNamespace(client, "serve-class-gone");
+        String gone = createHardwareClass("gone", spec -> { });
+        InferenceDeployment infd = example(namespace);
+        infd.getSpec().hardwareClass = gone;
+        client.resource(infd).create();
+        rolledOut(namespace);
+        await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));
+        Deployment serving = client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get();
+
+        client.resources(HardwareClass.class).withName(gone).withTimeout(1, java.util.concurrent.TimeUnit.MINUTES).delete();
+        // the reconciliation that writes this would have deleted the Deployment before writing it
+        await().atMost(REACTION).untilAsserted(() -> {
+            Condition stalled = Conditions.find(status(namespace).conditions, "Stalled").orElseThrow();
+            assertThat(stalled.getReason()).isEqualTo(Reason.HardwareClassNotFound.name());
+            assertThat(stalled.getMessage()).contains("pods already running keep serving");
+        });
+        Deployment after = client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get();
+        assertThat(after.getMetadata().getUid()).isEqualTo(serving.getMetadata().getUid());
+        assertThat(after.getMetadata().getDeletionTimestamp()).isNull();
+        assertThat(after.getMetadata().getGeneration()).isEqualTo(serving.getMetadata().getGeneration());
+        assertThat(client.services().inNamespace(namespace).withName("fashion-cnn").get()).isNotNull();
+    }
+
+    @Test
+    void theHardwareClassDecidesWhichNamespacesAndImagesMayUseIt() {
+        String namespace = RealApiServer.newNamespace(client, "serve-policy");
+        String guarded = createHardwareClass("guarded", spec -> spec.allowedNamespaces = List.of("team-gpu"));
+        InferenceDeployment infd = example(namespace);
+        infd.getSpec().hardwareClass = guarded;
+        infd.getSpec().runtime = new InferenceDeploymentSpec.Runtime();
+        infd.getSpec().runtime.image = "registry.example.com/serving/miner:1";
+        client.resource(infd).create();
+        awaitStalled(namespace, Reason.HardwareClassNotAllowed, "does not allow namespace '" + namespace + "'");
+        assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+
+        editHardwareClass(guarded, spec -> spec.allowedNamespaces = List.of("team-gpu", namespace));
+        awaitStalled(namespace, Reason.ImageNotAllowed, "spec.runtime.image 'registry.example.com/serving/miner:1' is not "
+                + "allowed: HardwareClass '" + guarded + "' does not list it in spec.allowedImages");
+        assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+
+        editHardwareClass(guarded, spec -> spec.allowedImages = List.of("registry.example.com/serving/*"));
+        Deployment deployment = await().atMost(REACTION).until(
+                () -> client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get(), d -> d != null);
+        assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .isEqualTo("registry.example.com/serving/miner:1");
+
+        // without a class, no admin has allowed any other image
+        String classless = RealApiServer.newNamespace(client, "serve-classless");
+        InferenceDeployment cpu = example(classless);
+        cpu.getSpec().hardwareClass = null;
+        cpu.getSpec().runtime = infd.getSpec().runtime;
+        client.resource(cpu).create();
+        awaitStalled(classless, Reason.ImageNotAllowed, "without spec.hardwareClass only the operator's image runs");
+        assertThat(client.apps().deployments().inNamespace(classless).withName("fashion-cnn").get()).isNull();
+    }
+
+    @Test
+    void aRefusedDeploymentWriteIsRetriedUntilServingStarts() {
+        String namespace = RealApiServer.newNamespace(client, "serve-refused");
+        // an admission policy that refuses every Deployment in the namespace: a fault of the API server's, for a while
+        var policy = client.resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingAdmissionPolicy
+                metadata: {name: %1$s}
+                spec:
+                  failurePolicy: Fail
+                  matchConstraints:
+                    resourceRules:
+                    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+                  validations:
+                  - {expression: "false", message: "deployments are frozen in %1$s"}
+                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
+        policy.create();
+        var binding = client.resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingAdmissionPolicyBinding
+                metadata: {name: %1$s}
+                spec:
+                  policyName: %1$s
+                  validationActions: [Deny]
+                  matchResources:
+                    namespaceSelector:
+                      matchLabels: {kubernetes.io/metadata.name: %1$s}
+                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
+        binding.create();
+        try {
+            // the API server applies a new policy a moment later: wait until it refuses a Deployment
+            await().atMost(REACTION).until(() -> deploymentRefused(namespace));
+            client.resource(example(namespace)).create();
+            await().atMost(REACTION).untilAsserted(() -> {
+                Condition ready = ready(namespace);
+                assertThat(ready.getReason()).isEqualTo(Reason.ReconcileError.name());
+                assertThat(ready.getMessage()).contains("deployments are frozen in " + namespace).endsWith("(retrying)");
+            });
+        } finally {
+            binding.delete();
+            policy.delete();
+        }
+        rolledOut(namespace);
+        await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));
+    }
+
+    private static boolean deploymentRefused(String namespace) {
+        var probe = new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder().withNewMetadata().withName("probe")
+                .withNamespace(namespace).endMetadata().withNewSpec().withNewSelector().addToMatchLabels("app", "probe")
+                .endSelector().withNewTemplate().withNewMetadata().addToLabels("app", "probe").endMetadata().withNewSpec()
+                .addNewContainer().withName("c").withImage("probe").endContainer().endSpec().endTemplate().endSpec().build();
+        try {
+            client.resource(probe).dryRun().create();
+            return false;
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            return e.getMessage().contains("deployments are frozen");
+        }
+    }
+
+    private static void awaitStalled(String namespace, Reason reason, String message) {
+        await().atMost(REACTION).untilAsserted(() -> {
+            Condition stalled = Conditions.find(status(namespace).conditions, "Stalled").orElseThrow();
+            assertThat(stalled.getStatus()).isEqualTo("True");
+            assertThat(stalled.getReason()).isEqualTo(reason.name());
+            assertThat(stalled.getMessage()).contains(message);
+        });
+    }
+
+    private static String createHardwareClass(String prefix, java.util.function.Consumer<dev.pollard.api.HardwareClassSpec> policy) {
+        HardwareClass hwc = client.getKubernetesSerialization()
+                .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
+        hwc.getMetadata().setName(prefix + "-" + UUID.randomUUID().toString().substring(0, 8));
+        policy.accept(hwc.getSpec());
+        client.resource(hwc).create();
+        return hwc.getMetadata().getName();
+    }
+
+    private static void editHardwareClass(String name, java.util.function.Consumer<dev.pollard.api.HardwareClassSpec> change) {
+        client.resources(HardwareClass.class).withName(name).edit(h -> {
+            change.accept(h.getSpec());
+            return h;
+        });
+    }
+
     /** What the Deployment controller reports once every replica of the current template is ready. */
     private static void rolledOut(String namespace) {
         await().atMost(REACTION).untilAsserted(() -> assertThat(client.apps().deployments().inNamespace(namespace)

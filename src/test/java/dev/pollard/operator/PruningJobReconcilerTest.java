@@ -138,19 +138,7 @@ class PruningJobReconcilerTest {
         createPruningJob();
         Job job = awaitOneJob();
 
-        RunSummary summary = new RunSummary();
-        summary.baseline = metrics(0.91, 2.0e-3);
-        summary.result = metrics(0.905, 1.1e-3);
-        summary.ratios = new PruningJobStatus.Ratios();
-        summary.ratios.energyReduction = 0.45;
-        summary.accuracyDrop = 0.005;
-        summary.artifact = new PruningJobStatus.Artifact();
-        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName() + "/model.onnx";
-        summary.artifact.sha256 = SHA;
-        summary.source = new PruningJobStatus.Artifact();
-        summary.source.uri = "pvc://pollard-models/fashion-cnn/model.onnx";
-        summary.source.sha256 = SOURCE_SHA;
-        finish(job, true, client.getKubernetesSerialization().asJson(summary));
+        finish(job, true, client.getKubernetesSerialization().asJson(successfulReport(job)));
 
         await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
@@ -214,6 +202,82 @@ class PruningJobReconcilerTest {
         assertThat(status().artifact).isNull();
     }
 
+    @Test
+    void aDeletedHardwareClassKeepsTheResultAndOneCreatedAgainUnderTheSameNameRunsAnew() {
+        createHardwareClass();
+        createPruningJob();
+        Job job = awaitOneJob();
+        finish(job, true, client.getKubernetesSerialization().asJson(successfulReport(job)));
+        await().atMost(REACTION).untilAsserted(() -> assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.SUCCEEDED));
+
+        client.resources(HardwareClass.class).withName(hardwareClass).withTimeout(1, java.util.concurrent.TimeUnit.MINUTES)
+                .delete();
+        await().atMost(REACTION).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(condition(status, PruningJobStatusAggregator.HARDWARE_CLASS_RESOLVED).getReason())
+                    .isEqualTo(Reason.HardwareClassNotFound.name());
+            // the result stands: a class going away says why no new run can start, it does not undo the last one
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.SUCCEEDED);
+            assertThat(condition(status, "Ready").getStatus()).isEqualTo("True");
+            assertThat(status.artifact.sha256).isEqualTo(SHA);
+        });
+
+        // the same name, generation 1 again, but another class: its own run, not the old class's result
+        createHardwareClass();
+        await().atMost(REACTION).untilAsserted(() -> assertThat(jobs()).hasSize(2));
+        assertThat(jobs()).extracting(j -> j.getMetadata().getName()).contains(job.getMetadata().getName())
+                .doesNotHaveDuplicates();
+        await().atMost(REACTION).untilAsserted(() -> assertThat(status().phase).isEqualTo(PruningJobStatus.Phase.PENDING));
+    }
+
+    @Test
+    void aNamespaceTheClassDoesNotAllowGetsNoRunUntilTheAdminAllowsIt() {
+        createHardwareClass(spec -> spec.allowedNamespaces = List.of("team-gpu"));
+        createPruningJob();
+        await().atMost(REACTION).untilAsserted(() -> {
+            PruningJobStatus status = status();
+            assertThat(status.phase).isEqualTo(PruningJobStatus.Phase.PENDING);
+            Condition stalled = condition(status, "Stalled");
+            assertThat(stalled.getStatus()).isEqualTo("True");
+            assertThat(stalled.getReason()).isEqualTo(Reason.HardwareClassNotAllowed.name());
+            assertThat(stalled.getMessage()).contains("HardwareClass '" + hardwareClass + "' does not allow namespace '"
+                    + namespace + "'");
+        });
+        assertThat(jobs()).isEmpty();
+
+        client.resources(HardwareClass.class).withName(hardwareClass).edit(h -> {
+            h.getSpec().allowedNamespaces = List.of("team-gpu", namespace);
+            return h;
+        });
+        awaitOneJob();
+    }
+
+    @Test
+    void runsOnAClassNeverExceedItsMaxConcurrentRunsAcrossNamespaces() {
+        createHardwareClass(spec -> spec.maxConcurrentRuns = 1);
+        String otherNamespace = RealApiServer.newNamespace(client, "reconcile-other");
+        createPruningJob("first", namespace);
+        createPruningJob("second", namespace);
+        createPruningJob("third", otherNamespace);
+        List<String> names = List.of("first", "second", "third");
+        for (int started = 1; started <= 3; started++) {
+            int expected = started;
+            // one run holds the slot, the others say they wait for it; only then is the count of Jobs final
+            await().atMost(REACTION).untilAsserted(() -> {
+                assertThat(allJobs(namespace, otherNamespace)).hasSize(expected);
+                assertThat(names.stream().map(n -> status(n, n.equals("third") ? otherNamespace : namespace))
+                        .filter(s -> s.conditions.stream().anyMatch(c -> Reason.WaitingForRunSlot.name().equals(c.getReason())
+                                && "True".equals(c.getStatus())))).hasSize(3 - expected);
+            });
+            List<Job> active = allJobs(namespace, otherNamespace).stream()
+                    .filter(j -> RunObservation.finishedCondition(j).isEmpty()).toList();
+            assertThat(active).as("active runs on a class with maxConcurrentRuns 1").hasSize(1);
+            Job running = active.get(0);
+            finish(running, true, client.getKubernetesSerialization().asJson(successfulReport(running)));
+        }
+        assertThat(allJobs(namespace, otherNamespace)).hasSize(3);
+    }
+
     /** A report from the run's own pod that the operator must still refuse, and the words that say why. */
     record Refused(String what, java.util.function.BiFunction<Job, RunSummary, String> report, String reason) {
         @Override
@@ -250,16 +314,8 @@ class PruningJobReconcilerTest {
         createHardwareClass();
         createPruningJob();
         Job job = awaitOneJob();
-        RunSummary summary = new RunSummary();
-        summary.baseline = metrics(0.91, 2.0e-3);
-        summary.result = metrics(0.905, 1.1e-3);
-        summary.artifact = new PruningJobStatus.Artifact();
-        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName() + "/model.onnx";
-        summary.artifact.sha256 = SHA;
-        summary.source = new PruningJobStatus.Artifact();
-        summary.source.sha256 = SOURCE_SHA;
         boolean exitedCleanly = !refused.what().contains("stack trace");
-        finish(job, exitedCleanly, refused.report().apply(job, summary));
+        finish(job, exitedCleanly, refused.report().apply(job, successfulReport(job)));
 
         await().atMost(REACTION).untilAsserted(() -> {
             PruningJobStatus status = status();
@@ -301,7 +357,7 @@ class PruningJobReconcilerTest {
     /** What the Job controller and a kubelet would write when the worker ends with this termination message. */
     private void finish(Job job, boolean success, String terminationMessage) {
         Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(job.getMetadata().getName() + "-x")
-                .withNamespace(namespace).addToLabels(job.getSpec().getTemplate().getMetadata().getLabels())
+                .withNamespace(job.getMetadata().getNamespace()).addToLabels(job.getSpec().getTemplate().getMetadata().getLabels())
                 .addToLabels("job-name", job.getMetadata().getName())
                 .addNewOwnerReference().withApiVersion("batch/v1").withKind("Job").withName(job.getMetadata().getName())
                 .withUid(job.getMetadata().getUid()).withController(true).endOwnerReference().endMetadata()
@@ -311,7 +367,7 @@ class PruningJobReconcilerTest {
     }
 
     private void terminate(Pod pod, boolean success, String terminationMessage) {
-        client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).editStatus(p -> {
+        client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).editStatus(p -> {
             p.getStatus().setPhase(success ? "Succeeded" : "Failed");
             p.getStatus().setContainerStatuses(List.of(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
                     .withName("worker").withImage("img").withImageID("img").withReady(false).withRestartCount(0)
@@ -325,7 +381,8 @@ class PruningJobReconcilerTest {
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         String type = success ? "Complete" : "Failed";
         String target = success ? "SuccessCriteriaMet" : "FailureTarget";
-        client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).editStatus(j -> {
+        client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .editStatus(j -> {
             j.setStatus(new JobStatusBuilder().withStartTime(now).withCompletionTime(success ? now : null)
                     .withSucceeded(success ? 1 : 0).withFailed(success ? 0 : 1).withReady(0).withTerminating(0)
                     .withConditions(new JobConditionBuilder().withType(target).withStatus("True").withReason("PodExit")
@@ -342,17 +399,27 @@ class PruningJobReconcilerTest {
     }
 
     private void createPruningJob() {
+        createPruningJob("fashion-cnn", namespace);
+    }
+
+    private void createPruningJob(String name, String inNamespace) {
         PruningJob job = client.getKubernetesSerialization()
                 .convertValue(Resources.readYaml("examples/pruningjob.yaml"), PruningJob.class);
-        job.getMetadata().setNamespace(namespace);
+        job.getMetadata().setName(name);
+        job.getMetadata().setNamespace(inNamespace);
         job.getSpec().hardwareClass = hardwareClass;
         client.resource(job).create();
     }
 
     private void createHardwareClass() {
+        createHardwareClass(spec -> { });
+    }
+
+    private void createHardwareClass(java.util.function.Consumer<dev.pollard.api.HardwareClassSpec> policy) {
         HardwareClass hwc = client.getKubernetesSerialization()
                 .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
         hwc.getMetadata().setName(hardwareClass);
+        policy.accept(hwc.getSpec());
         client.resource(hwc).create();
         // GPU clusters define the class's RuntimeClass (the NVIDIA GPU operator installs "nvidia"); pods need it to exist
         client.resource(new io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder().withNewMetadata()
@@ -362,6 +429,34 @@ class PruningJobReconcilerTest {
     private Job awaitOneJob() {
         await().atMost(REACTION).untilAsserted(() -> assertThat(jobs()).hasSize(1));
         return jobs().get(0);
+    }
+
+    private List<Job> allJobs(String... namespaces) {
+        return java.util.Arrays.stream(namespaces).flatMap(n -> client.batch().v1().jobs().inNamespace(n).list().getItems()
+                .stream()).toList();
+    }
+
+    private PruningJobStatus status(String name, String inNamespace) {
+        PruningJobStatus status = client.resources(PruningJob.class).inNamespace(inNamespace).withName(name).get().getStatus();
+        assertThat(status).as("status of " + name + " written").isNotNull();
+        return status;
+    }
+
+    /** A report the operator accepts: the run's own artifact, the pinned source. */
+    private static RunSummary successfulReport(Job job) {
+        RunSummary summary = new RunSummary();
+        summary.baseline = metrics(0.91, 2.0e-3);
+        summary.result = metrics(0.905, 1.1e-3);
+        summary.ratios = new PruningJobStatus.Ratios();
+        summary.ratios.energyReduction = 0.45;
+        summary.accuracyDrop = 0.005;
+        summary.artifact = new PruningJobStatus.Artifact();
+        summary.artifact.uri = "pvc://pollard-models/fashion-cnn/pruned-h100/" + job.getMetadata().getName() + "/model.onnx";
+        summary.artifact.sha256 = SHA;
+        summary.source = new PruningJobStatus.Artifact();
+        summary.source.uri = "pvc://pollard-models/fashion-cnn/model.onnx";
+        summary.source.sha256 = SOURCE_SHA;
+        return summary;
     }
 
     private List<Job> jobs() {
