@@ -170,4 +170,45 @@ class InstallManifestsTest {
             }
         }
     }
+
+    @Test
+    void aNamespaceEditorDeclaresWorkButCannotWriteStatusOrHardwareClasses() {
+        assertThat(admin.rbac().clusterRoles().withName("pollard-operator-edit").get().getMetadata().getLabels())
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true");
+        assertThat(admin.rbac().clusterRoles().withName("pollard-operator-view").get().getMetadata().getLabels())
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true");
+        String namespace = RealApiServer.newNamespace(admin, "tenant");
+        String elsewhere = RealApiServer.newNamespace(admin, "tenant-other");
+        // what the built-in edit role aggregates, bound directly (this tier runs no aggregation controller)
+        admin.resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder().withNewMetadata().withName("alice")
+                .withNamespace(namespace).endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io")
+                .withKind("ClusterRole").withName("pollard-operator-edit").endRoleRef().addNewSubject()
+                .withApiGroup("rbac.authorization.k8s.io").withKind("User").withName("alice").endSubject().build()).create();
+        Config config = Config.fromKubeconfig(RealApiServer.kubeConfigYaml());
+        config.setImpersonateUsername("alice");
+        config.setImpersonateGroups("system:authenticated");
+        try (KubernetesClient alice = new KubernetesClientBuilder().withConfig(config).build()) {
+            PruningJob job = admin.getKubernetesSerialization()
+                    .convertValue(Resources.readYaml("examples/pruningjob.yaml"), PruningJob.class);
+            job.getMetadata().setNamespace(namespace);
+            await().atMost(REACTION).ignoreExceptions().until(() -> alice.resource(job).create() != null); // RBAC cache
+
+            // a forged result in status is what an InferenceDeployment would serve: only the operator writes it
+            assertThatThrownBy(() -> alice.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn")
+                    .editStatus(pj -> {
+                        pj.setStatus(new dev.pollard.api.PruningJobStatus());
+                        pj.getStatus().phase = dev.pollard.api.PruningJobStatus.Phase.SUCCEEDED;
+                        return pj;
+                    })).isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            HardwareClass hwc = admin.getKubernetesSerialization()
+                    .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
+            hwc.getMetadata().setName("alice-" + UUID.randomUUID().toString().substring(0, 8));
+            assertThatThrownBy(() -> alice.resource(hwc).create())
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            job.getMetadata().setNamespace(elsewhere);
+            assertThatThrownBy(() -> alice.resource(job).create())
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+        }
+    }
 }
