@@ -4,10 +4,16 @@
 #
 #   e2e/cluster.sh up   [DIR]   start; prints the kubeconfig path on its last line
 #   e2e/cluster.sh down [DIR]   stop and remove DIR
-# DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start.
+#   e2e/cluster.sh kill-apiserver    [DIR]   SIGKILL kube-apiserver alone (no shutdown); returns once it is gone
+#   e2e/cluster.sh start-apiserver   [DIR]   start it again on the same port and etcd; returns once it is ready
+#   e2e/cluster.sh restart-apiserver [DIR]   both (what a crash and a supervisor's restart do)
+# DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start (`up`) and kept in DIR/ports.
 set -euo pipefail
 cmd="${1:-}"; dir="${2:-${POLLARD_CLUSTER_DIR:-/tmp/pollard-cluster}}"
 here="$(cd "$(dirname "$0")" && pwd)"
+
+# a process that has exited but not been reaped (a zombie) is gone for our purposes
+alive() { local state; state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) && [[ -n "$state" && "$state" != Z* ]]; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -17,16 +23,54 @@ stop() {
   done
   for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
     if [[ -f "$dir/$p.pid" ]]; then
-      pid=$(cat "$dir/$p.pid"); for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      pid=$(cat "$dir/$p.pid"); for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
 }
 
+kill_apiserver() {
+  local pid; pid=$(cat "$dir/kube-apiserver.pid")
+  kill -9 "$pid" 2>/dev/null || true
+  # SIGKILL cannot be ignored, but the process's threads exit one by one and its listening socket is closed only
+  # with the last of them: gone once its port refuses connections
+  while alive "$pid" || (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; do sleep 0.1; done
+}
+
+start_apiserver() {
+  "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 \
+    --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$pki" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
+    --authorization-mode Node,RBAC --enable-priority-and-fairness=false \
+    >> "$dir/logs/kube-apiserver.log" 2>&1 &
+  echo $! > "$dir/kube-apiserver.pid"
+}
+
+await_apiserver() {
+  for _ in $(seq 1500); do  # up to 5 minutes on a loaded machine; it is ready in seconds
+    "$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
+    alive "$(cat "$dir/kube-apiserver.pid")" || { tail -20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  "$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null
+}
+
 case "$cmd" in
   down) stop; rm -rf "$dir"; exit 0 ;;
   up) ;;
-  *) echo "usage: $0 up|down [DIR]" >&2; exit 2 ;;
+  kill-apiserver|start-apiserver|restart-apiserver)
+    [[ -f "$dir/ports" ]] || { echo "$0 $cmd: no cluster in $dir (run up first)" >&2; exit 1; }
+    bin="$("$here/build-k8s.sh" | tail -n1)"; pki="$dir/pki"; kubeconfig="$dir/kubeconfig"
+    source "$dir/ports"
+    [[ "$cmd" == start-apiserver ]] || kill_apiserver
+    if [[ "$cmd" != kill-apiserver ]]; then
+      echo "---- $cmd $(date -u +%FT%TZ)" >> "$dir/logs/kube-apiserver.log"
+      start_apiserver; await_apiserver
+    fi
+    exit 0 ;;
+  *) echo "usage: $0 up|down|kill-apiserver|start-apiserver|restart-apiserver [DIR]" >&2; exit 2 ;;
 esac
 
 bin="$("$here/build-k8s.sh" | tail -n1)"
@@ -44,20 +88,14 @@ if [[ ! -f "$pki/admin.crt" ]]; then
 fi
 
 etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+printf 'etcd_port=%s\npeer_port=%s\napi_port=%s\n' "$etcd_port" "$peer_port" "$api_port" > "$dir/ports"
 "$bin/etcd" --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
   --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
   --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" --initial-cluster "default=http://127.0.0.1:$peer_port" \
   > "$dir/logs/etcd.log" 2>&1 &
 echo $! > "$dir/etcd.pid"
 
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 \
-  --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$pki" \
-  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
-  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
-  --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
-  --authorization-mode Node,RBAC --enable-priority-and-fairness=false \
-  > "$dir/logs/kube-apiserver.log" 2>&1 &
-echo $! > "$dir/kube-apiserver.pid"
+start_apiserver
 
 kubeconfig="$dir/kubeconfig"
 cat > "$kubeconfig" <<KCFG
@@ -79,12 +117,7 @@ contexts:
 current-context: pollard-e2e
 KCFG
 
-for _ in $(seq 1500); do  # up to 5 minutes on a loaded machine; it is ready in seconds
-  "$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
-  kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || { tail -20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
-  sleep 0.2
-done
-"$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null
+await_apiserver
 
 "$bin/kube-controller-manager" --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" \
   --authorization-kubeconfig "$kubeconfig" --service-account-private-key-file "$pki/sa.key" \

@@ -46,6 +46,28 @@ public final class LocalCluster implements AutoCloseable {
         return kubeconfig;
     }
 
+    /**
+     * What a crash of the API server does: kube-apiserver alone is SIGKILLed (no graceful shutdown, open watches cut);
+     * etcd, the controller manager and the scheduler keep running. Returns once its port refuses connections.
+     */
+    public void killApiServer() throws IOException, InterruptedException {
+        script("kill-apiserver");
+    }
+
+    /** What a supervisor does next: kube-apiserver again, on the same port and etcd; returns once it is ready. */
+    public void startApiServer() throws IOException, InterruptedException {
+        script("start-apiserver");
+    }
+
+    private void script(String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("e2e/cluster.sh", command, dir.resolve("cluster").toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("e2e/cluster.sh " + command + " failed:\n" + out);
+        }
+    }
+
     public KubernetesClient client() throws IOException {
         return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
     }

@@ -53,6 +53,16 @@ final class OperatorProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** How many times the process has been started. */
+    int starts() {
+        return starts;
+    }
+
+    /** Where the operator serves {@code path} (health, metrics) on this machine. */
+    java.net.URI url(String path) {
+        return java.net.URI.create("http://127.0.0.1:" + httpPort + path);
+    }
+
     /** The operator's output so far, for assertion messages. */
     String log() throws IOException {
         return Files.readString(log);

@@ -18,7 +18,8 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.Watcher;
-import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -69,7 +70,7 @@ public final class ProcessNode implements AutoCloseable {
     private final AtomicInteger nextIp = new AtomicInteger(2);
     private final List<ThreadHold> holds = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private io.fabric8.kubernetes.client.Watch watch;
+    private SharedIndexInformer<Pod> informer;
 
     /** @param javaCommand how to start our application, e.g. [java, -jar, target/quarkus-app/quarkus-run.jar] */
     public ProcessNode(KubernetesClient client, String name, Path root, List<String> javaCommand) {
@@ -96,6 +97,23 @@ public final class ProcessNode implements AutoCloseable {
         process.destroyForcibly();
         process.waitFor();
         client.pods().inNamespace(namespace).withName(podName).withGracePeriod(0).delete();
+    }
+
+    /**
+     * What a crashing container does (a SIGKILL from the OOM killer, a segfault): its process dies at once, the pod
+     * stays, and its restart policy decides what follows, as a kubelet's would: Never (a Job's pods) leaves the pod
+     * Failed with exit code 137 for its controller to replace, Always and OnFailure start the container again.
+     */
+    public void crashContainer(String namespace, String podName) throws InterruptedException {
+        RunningPod running = pods.values().stream().filter(p -> p.pod.getMetadata().getNamespace().equals(namespace)
+                && p.pod.getMetadata().getName().equals(podName)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + podName + " runs here"));
+        Process process = running.process;
+        if (process == null || !process.isAlive()) {
+            throw new IllegalStateException("the container of " + namespace + "/" + podName + " is not running");
+        }
+        process.destroyForcibly(); // SIGKILL; its exit is handled like any other (exited(137, ...))
+        process.waitFor();
     }
 
     /** The directory standing for a PVC's volume. */
@@ -158,14 +176,22 @@ public final class ProcessNode implements AutoCloseable {
         // the API server taints a new node not-ready; the node lifecycle controller (off in this cluster: it would want
         // heartbeats) lifts the taint once the node reports Ready, so the fixture does it
         client.nodes().withName(name).edit(n -> new NodeBuilder(n).editSpec().withTaints(List.of()).endSpec().build());
-        watch = client.pods().inAnyNamespace().withField("spec.nodeName", name).watch(new Watcher<>() {
+        // an informer, as a kubelet's: when its watch is cut (an API server restart) it watches again, or lists again
+        // and learns what it missed (a pod deleted meanwhile), where a plain watch would end for good on "410 Gone"
+        informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new ResourceEventHandler<>() {
             @Override
-            public void eventReceived(Action action, Pod pod) {
-                executor.execute(() -> onPod(action, pod));
+            public void onAdd(Pod pod) {
+                executor.execute(() -> onPod(Watcher.Action.ADDED, pod));
             }
 
             @Override
-            public void onClose(WatcherException cause) {
+            public void onUpdate(Pod before, Pod pod) {
+                executor.execute(() -> onPod(Watcher.Action.MODIFIED, pod));
+            }
+
+            @Override
+            public void onDelete(Pod pod, boolean finalStateUnknown) {
+                executor.execute(() -> onPod(Watcher.Action.DELETED, pod));
             }
         });
         return this;
@@ -203,8 +229,8 @@ public final class ProcessNode implements AutoCloseable {
 
     @Override
     public void close() {
-        if (watch != null) {
-            watch.close();
+        if (informer != null) {
+            informer.close();
         }
         pods.values().forEach(RunningPod::kill);
         executor.shutdownNow();
