@@ -52,7 +52,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-KUBECONFIG="$(e2e/cluster.sh up "$work/cluster" | tail -n1)"
+# a Service each InferenceDeployment: more than the default /24 holds
+KUBECONFIG="$(POLLARD_SERVICE_CLUSTER_IP_RANGE=10.0.0.0/16 e2e/cluster.sh up "$work/cluster" | tail -n1)"
 export KUBECONFIG
 "$kubectl" apply -f crds/ >/dev/null
 "$kubectl" wait --for=condition=Established crd --all --timeout=120s >/dev/null

@@ -4,7 +4,8 @@
 #
 #   e2e/cluster.sh up   [DIR]   start; prints the kubeconfig path on its last line
 #   e2e/cluster.sh down [DIR]   stop and remove DIR
-# DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start.
+# DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start. POLLARD_SERVICE_CLUSTER_IP_RANGE sets the
+# Services' address range (default 10.0.0.0/24: about 250 Services; bench/operator-scale.sh needs more).
 set -euo pipefail
 cmd="${1:-}"; dir="${2:-${POLLARD_CLUSTER_DIR:-/tmp/pollard-cluster}}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -54,7 +55,7 @@ echo $! > "$dir/etcd.pid"
   --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$pki" \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
   --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
-  --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
+  --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range "${POLLARD_SERVICE_CLUSTER_IP_RANGE:-10.0.0.0/24}" \
   --authorization-mode Node,RBAC --enable-priority-and-fairness=false \
   > "$dir/logs/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"

@@ -30,7 +30,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -81,6 +83,8 @@ public final class OperatorScaleBench {
     private final Map<String, Long> deploymentAdded = new ConcurrentHashMap<>();
     private final Map<String, Long> infdReady = new ConcurrentHashMap<>();
     private final Map<String, Long> createdAt = new ConcurrentHashMap<>();
+    /** Resources whose Ready condition reported a reconciliation error at some point, with the first message. */
+    private final Map<String, String> errors = new ConcurrentHashMap<>();
     private final AtomicLong createLagMax = new AtomicLong();
     private final AtomicInteger createErrors = new AtomicInteger();
     private final CountDownLatch pjDone;
@@ -152,7 +156,7 @@ public final class OperatorScaleBench {
         }
         List<SharedIndexInformer<?>> informers = watch();
         ProcSampler sampler = new ProcSampler(options.operatorPid(), options.clockTicks());
-        sampler.start();
+        sampler.start(client.getMasterUrl().getPort());
         // the operator's memory as the resources grow: one line a second (seconds, MB, resources created, done)
         List<String> series = new CopyOnWriteArrayList<>(List.of("seconds,rss_mb,cpu_s,pruningjobs,jobs,succeeded,"
                 + "inferencedeployments,deployments,ready"));
@@ -288,6 +292,7 @@ public final class OperatorScaleBench {
                 .withLabel(BENCH_LABEL, BENCH).inform(handler(pj -> {
                     long t = now();
                     pjAdded.putIfAbsent(key(pj), t);
+                    noteError(pj);
                     Object phase = status(pj).get("phase");
                     if ("Succeeded".equals(phase) && pjSucceeded.putIfAbsent(key(pj), t) == null) {
                         pjDone.countDown();
@@ -312,6 +317,7 @@ public final class OperatorScaleBench {
                 .withLabel(BENCH_LABEL, BENCH).inform(handler(infd -> {
                     long t = now();
                     infdAdded.putIfAbsent(key(infd), t);
+                    noteError(infd);
                     if (ready(infd) && infdReady.putIfAbsent(key(infd), t) == null) {
                         infdDone.countDown();
                     }
@@ -319,6 +325,13 @@ public final class OperatorScaleBench {
         informers.add(client.apps().deployments().inAnyNamespace().withLabel("app.kubernetes.io/managed-by", "pollard-operator")
                 .inform(handler((Deployment d) -> deploymentAdded.putIfAbsent(key(d), now()))));
         return informers;
+    }
+
+    private void noteError(GenericKubernetesResource r) {
+        if ("ReconcileError".equals(readyCondition(r).get("reason"))
+                && errors.putIfAbsent(r.getKind() + " " + key(r), readyMessage(r)) == null && errors.size() <= 3) {
+            System.err.println(r.getKind() + " " + key(r) + " reported an error: " + readyMessage(r));
+        }
     }
 
     private static <T> ResourceEventHandler<T> handler(Consumer<T> seen) {
@@ -477,14 +490,58 @@ public final class OperatorScaleBench {
             return t;
         });
 
+        private final Path proc;
+        private final Set<Integer> apiConnections = ConcurrentHashMap.newKeySet();
+        private final AtomicInteger apiConnectionsOpen = new AtomicInteger();
+        private final AtomicInteger apiConnectionsMax = new AtomicInteger();
+
         ProcSampler(long pid, int clockTicks) {
-            this.status = Path.of("/proc", Long.toString(pid), "status");
-            this.stat = Path.of("/proc", Long.toString(pid), "stat");
+            this.proc = Path.of("/proc", Long.toString(pid));
+            this.status = proc.resolve("status");
+            this.stat = proc.resolve("stat");
             this.clockTicks = clockTicks;
         }
 
-        void start() {
+        void start(int apiServerPort) {
             timer.scheduleAtFixedRate(() -> maxRss.accumulateAndGet(rssKb(), Math::max), 0, 100, TimeUnit.MILLISECONDS);
+            timer.scheduleAtFixedRate(() -> connections(apiServerPort), 0, 500, TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * The process's TCP connections to the API server, from /proc/PID/fd and /proc/PID/net/tcp*: how many are open
+         * now, and every local port seen so far (connections opened: a lower bound, as one that opens and closes
+         * between two samples is missed).
+         */
+        private void connections(int apiServerPort) {
+            Set<String> sockets = new HashSet<>();
+            try (var fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+                for (Path fd : fds) {
+                    try {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        if (target.startsWith("socket:[")) {
+                            sockets.add(target.substring("socket:[".length(), target.length() - 1));
+                        }
+                    } catch (IOException e) {
+                        // closed meanwhile
+                    }
+                }
+                int open = 0;
+                for (String table : List.of("tcp", "tcp6")) {
+                    List<String> lines = Files.readAllLines(proc.resolve("net").resolve(table));
+                    for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                        String[] f = line.trim().split("\\s+");
+                        if (f.length > 9 && sockets.contains(f[9])
+                                && Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16) == apiServerPort) {
+                            apiConnections.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
+                            open += "01".equals(f[3]) ? 1 : 0;
+                        }
+                    }
+                }
+                apiConnectionsOpen.set(open);
+                apiConnectionsMax.accumulateAndGet(open, Math::max);
+            } catch (IOException | RuntimeException e) {
+                // the process has gone
+            }
         }
 
         void stop() {
@@ -667,8 +724,11 @@ public final class OperatorScaleBench {
                 + " per second each%n%n", n, n, namespaces.size(), options.rate() > 0 ? fmt(options.rate()) : "full speed"));
         out.append(String.format(Locale.ROOT, "Created in %.1f s (largest delay behind schedule %.3f s, %d create errors); "
                 + "all done %.1f s after the first; operator idle %.1f s after that. PruningJobs Succeeded %d, Failed %d; "
-                + "InferenceDeployments Ready %d.%n%n", (created - start) / 1e9, createLagMax.get() / 1e9, createErrors.get(),
-                (done - start) / 1e9, (settled - done) / 1e9, pjSucceeded.size(), pjFailed.size(), infdReady.size()));
+                + "InferenceDeployments Ready %d. Resources whose status reported a reconciliation error at some point: %d%s.%n%n",
+                (created - start) / 1e9, createLagMax.get() / 1e9, createErrors.get(), (done - start) / 1e9,
+                (settled - done) / 1e9, pjSucceeded.size(), pjFailed.size(), infdReady.size(), errors.size(),
+                errors.isEmpty() ? "" : " (first: " + errors.values().iterator().next().lines().findFirst().orElse("")
+                        .replace("|", "/") + ")"));
 
         List<Latency> latencies = List.of(
                 new Latency("PruningJob created → its Job created", between(pjAdded, jobAdded), n),
@@ -696,6 +756,9 @@ public final class OperatorScaleBench {
         out.append(String.format(Locale.ROOT, "| CPU time during the run (utime + stime) | %.1f s | |%n", cpuAfter - cpuBefore));
         out.append(String.format(Locale.ROOT, "| CPU time since the operator started | %.1f s | |%n", cpuAfter));
         out.append(String.format(Locale.ROOT, "| threads at the end | %d | |%n", sampler.threads()));
+        out.append(String.format(Locale.ROOT, "| TCP connections to the API server: open at the end / at most at once / "
+                + "opened in all (distinct local ports seen, sampled every 0.5 s: a lower bound) | %d / %d / %d | |%n",
+                sampler.apiConnectionsOpen.get(), sampler.apiConnectionsMax.get(), sampler.apiConnections.size()));
 
         // reconciliations
         Map<String, Double> reconciles = new TreeMap<>();
