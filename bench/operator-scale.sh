@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The operator at scale: COUNT PruningJobs and COUNT InferenceDeployments, spread over NAMESPACES namespaces and
+# created at RATE per second of each kind (0: as fast as the API server takes them), against a whole local control
+# plane (e2e/cluster.sh: etcd, kube-apiserver, kube-controller-manager, kube-scheduler), the real operator (the
+# packaged jar, `java -jar target/quarkus-app/quarkus-run.jar operator`, in a process of its own with health and
+# metrics on a port of its own) and a *stand-in node* (dev.pollard.e2e.StandInNode): a registered Node on which a
+# worker pod ends at once with exit 0 and a run summary the operator accepts, and a model server's pod is Running and
+# Ready at once. Everything but the work inside the pods is real: scheduler, Job and Deployment controllers, operator.
+#
+# Prints a table (never an assertion): p50/p90/p99 of PruningJob created -> its Job created, Job Complete ->
+# PruningJob Succeeded, InferenceDeployment created -> Deployment created (timestamps taken by the benchmark's own
+# watches, nanosecond clock); the operator's RSS (peak and at the end) and CPU time from /proc; the API requests of the
+# run by verb and resource (apiserver_request_total), who sends them, and the operator's requests per reconciliation
+# (operator_sdk_reconciliations_success_total); then the operator's heap, classes and threads (jcmd). Logs, the table
+# and jcmd's output stay in target/operator-scale/. The cluster and every process it started go on exit.
+#   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES]   (default 1000 10 4)
+# OPERATOR_JAVA_OPTS adds JVM options to the operator (e.g. -XX:MaxRAM=512m, as a 512 MiB container limit would do).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-1000}"
+rate="${2:-10}"
+namespaces="${3:-4}"
+out="target/operator-scale"
+node="stand-in-node-1"
+
+[[ -f target/quarkus-app/quarkus-run.jar && -f target/test-classes/dev/pollard/e2e/StandInNodeMain.class ]] \
+  || mvn -B -q package -DskipTests
+rm -rf "$out"
+mkdir -p "$out"
+mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$out/classpath" >/dev/null 2>&1 \
+  || mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$out/classpath" >/dev/null
+classpath="target/test-classes:target/classes:$(cat "$out/classpath")"
+kubectl="$(e2e/build-k8s.sh | tail -n1)/kubectl"
+
+work="$(mktemp -d /tmp/pollard-operator-scale-XXXXXX)"
+pids=()
+stop_pid() {  # SIGTERM, then SIGKILL if it is still there after 20 s
+  local pid="$1"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}"; done
+  e2e/cluster.sh down "$work/cluster" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# a Service each InferenceDeployment: more than the default /24 holds
+KUBECONFIG="$(POLLARD_SERVICE_CLUSTER_IP_RANGE=10.0.0.0/16 e2e/cluster.sh up "$work/cluster" | tail -n1)"
+export KUBECONFIG
+"$kubectl" apply -f crds/ >/dev/null
+"$kubectl" wait --for=condition=Established crd --all --timeout=120s >/dev/null
+"$kubectl" apply -f examples/local/hardwareclass-h100.yaml >/dev/null
+# the class's run slots (default 4 at once) would make the benchmark measure the queue, not the operator
+"$kubectl" patch hardwareclass h100 --type=merge -p '{"spec":{"maxConcurrentRuns":10000}}' >/dev/null
+
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.StandInNodeMain "$node" $((2 * count + 100)) >"$out/node.log" 2>&1 &
+pids+=($!)
+"$kubectl" wait --for=create "node/$node" --timeout=300s >/dev/null
+"$kubectl" wait --for=condition=Ready "node/$node" --timeout=300s >/dev/null
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# shellcheck disable=SC2086 # OPERATOR_JAVA_OPTS is a list of JVM options
+QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
+  java ${OPERATOR_JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar operator >"$out/operator.log" 2>&1 &
+operator=$!
+pids+=("$operator")
+for _ in $(seq 1500); do  # ready once its informers have synced: seconds; up to 5 minutes on a loaded machine
+  curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$operator" 2>/dev/null || { tail -30 "$out/operator.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null
+
+processes="operator=$operator,stand-in-node=${pids[0]}"
+for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  processes="$processes,$p=$(cat "$work/cluster/$p.pid")"
+done
+started="$(date -u +%Y-%m-%dT%H:%MZ)"
+status=0
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --rate "$rate" --namespaces "$namespaces" \
+  --operator-pid "$operator" --operator-metrics "http://127.0.0.1:$port/q/metrics" --out "$out" \
+  --clock-ticks "$(getconf CLK_TCK)" --processes "$processes" 2>"$out/bench.log" || status=$?
+
+# where the operator's memory and threads are, after the run (GC.class_histogram collects first: its total is the live set)
+jcmd "$operator" GC.heap_info >"$out/heap-info.txt" 2>&1 || true
+jcmd "$operator" VM.metaspace summary >"$out/metaspace.txt" 2>&1 || true
+jcmd "$operator" Thread.print >"$out/threads.txt" 2>&1 || true
+jcmd "$operator" GC.class_histogram >"$out/class-histogram.txt" 2>&1 || true
+live="$(awk '/^Total/ {printf "%.0f MB in %d objects", $3/1048576, $2}' "$out/class-histogram.txt")"
+heap="$(grep -m1 -E 'garbage-first heap|def new generation|PSYoungGen|total' "$out/heap-info.txt" | xargs)"
+threads="$(grep -c '^"' "$out/threads.txt" || true)"
+{
+  echo
+  echo "Operator JVM after the run (jcmd): heap: $heap; live objects after a full GC: $live; $threads threads."
+  echo "Largest classes in the live heap:"
+  echo
+  echo '| # | instances | MB | class |'
+  echo '| ---: | ---: | ---: | --- |'
+  awk 'NR > 3 && $1 ~ /^[0-9]+:$/ && n < 12 {n++; printf "| %s | %d | %.1f | %s |\n", $1, $2, $3/1048576, $4}' \
+    "$out/class-histogram.txt"
+  echo
+  echo "Threads by name (the 8 largest groups):"
+  echo
+  grep '^"' "$out/threads.txt" | sed -E 's/^"([^"]*)".*/\1/; s/[-#]?[0-9]+$//; s/-[0-9]+-thread$/-thread/' \
+    | sort | uniq -c | sort -rn | head -8 | awk '{c=$1; $1=""; printf "- %d %s\n", c, substr($0, 2)}'
+  echo
+  echo "On $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/^Mem:/ {print $2}') GiB," \
+    "$(java -version 2>&1 | head -1), Kubernetes $(basename "$(dirname "$kubectl")" | cut -d- -f1), started $started;" \
+    "load average ${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg) after." \
+    "Command: bench/operator-scale.sh $count $rate $namespaces${OPERATOR_JAVA_OPTS:+ (OPERATOR_JAVA_OPTS=$OPERATOR_JAVA_OPTS)}"
+} | tee -a "$out/table.md"
+grep -c -E ' (WARN|ERROR) ' "$out/operator.log" | xargs printf 'Operator log: %s WARN/ERROR lines (target/operator-scale/operator.log).\n' \
+  | tee -a "$out/table.md" || true
+tail -1 "$out/bench.log" >&2 || true
+exit "$status"
