@@ -3,9 +3,13 @@ package dev.pollard.operator;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /** Finding the error worth showing a user in what a reconciliation threw. */
 final class Errors {
+    /** The longest message a condition or Event gets from an exception. */
+    static final int MAX_MESSAGE = 1024;
+
     private Errors() {
     }
 
@@ -51,7 +55,20 @@ final class Errors {
     }
 
     static String message(Throwable e) {
-        return invalidSpec(e).map(Throwable::getMessage)
-                .orElseGet(() -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        String message = invalidSpec(e).map(Throwable::getMessage).orElseGet(() -> describe(e));
+        return message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE - 1) + "…" : message;
+    }
+
+    /**
+     * One line: a workflow's failures as "dependent: first line of its error" (JOSDK's own message of an aggregated
+     * exception carries every stack trace), any other exception as the first line of its message. The traces go to the log.
+     */
+    private static String describe(Throwable e) {
+        if (e instanceof AggregatedOperatorException aggregated && !aggregated.getAggregatedExceptions().isEmpty()) {
+            return aggregated.getAggregatedExceptions().entrySet().stream()
+                    .map(failed -> failed.getKey() + ": " + describe(failed.getValue())).collect(Collectors.joining("; "));
+        }
+        String message = e.getMessage() == null ? "" : e.getMessage().strip();
+        return message.isEmpty() ? e.getClass().getSimpleName() : message.lines().findFirst().orElseThrow().strip();
     }
 }
