@@ -64,9 +64,11 @@ final class Errors {
      * exception carries every stack trace), any other exception as the first line of its message. The traces go to the log.
      */
     private static String describe(Throwable e) {
-        if (e instanceof AggregatedOperatorException aggregated && !aggregated.getAggregatedExceptions().isEmpty()) {
-            return aggregated.getAggregatedExceptions().entrySet().stream()
-                    .map(failed -> failed.getKey() + ": " + describe(failed.getValue())).collect(Collectors.joining("; "));
+        for (Throwable t = e; t != null; t = t.getCause()) { // JOSDK may wrap the workflow's exception
+            if (t instanceof AggregatedOperatorException aggregated && !aggregated.getAggregatedExceptions().isEmpty()) {
+                return aggregated.getAggregatedExceptions().entrySet().stream()
+                        .map(failed -> failed.getKey() + ": " + describe(failed.getValue())).collect(Collectors.joining("; "));
+            }
         }
         String message = e.getMessage() == null ? "" : e.getMessage().strip();
         return message.isEmpty() ? e.getClass().getSimpleName() : message.lines().findFirst().orElseThrow().strip();
