@@ -103,13 +103,15 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
         }
         RunObservation observed = RunObservation.observe(run, PruningRun.runUri(pj, hwc) + "/model.onnx",
                 pj.getSpec().model.sha256, job, context.getSecondaryResources(Pod.class), WorkerReports::progress);
-        boolean going = observed.outcome() == RunObservation.Outcome.PENDING
-                || observed.outcome() == RunObservation.Outcome.RUNNING;
-        if (!going) {
-            metrics.ended(job.orElseThrow(), hwc.getMetadata().getName(), observed.outcome());
+        RunObservation.Outcome outcome = observed.outcome();
+        if (outcome == RunObservation.Outcome.SUCCEEDED || outcome == RunObservation.Outcome.FAILED) {
+            metrics.ended(job.orElseThrow(), hwc.getMetadata().getName(), outcome);
         }
-        // Job and pod events wake the reconciler; only a running worker's progress needs a look now and then
-        return update(pj, status.run(hwc, observed), context, going ? PROGRESS_INTERVAL : null);
+        // Job and pod events wake the reconciler; only a running worker's progress needs a look now and then (polling
+        // every run that has a Job, at scale, filled the queue ahead of new PruningJobs)
+        boolean progressToRead = outcome == RunObservation.Outcome.RUNNING
+                && RunObservation.workerRunning(job.orElseThrow(), context.getSecondaryResources(Pod.class));
+        return update(pj, status.run(hwc, observed), context, progressToRead ? PROGRESS_INTERVAL : null);
     }
 
     /** Whether the run may start now: its class has fewer runs active, in any namespace, than spec.maxConcurrentRuns. */

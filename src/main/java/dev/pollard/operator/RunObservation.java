@@ -79,6 +79,11 @@ record RunObservation(String jobName, Outcome outcome, Optional<RunSummary.Progr
                 .map(JobCondition::getType).findFirst();
     }
 
+    /** Whether a pod of this Job runs now: the only time there is progress to read from it. */
+    static boolean workerRunning(Job job, Collection<Pod> pods) {
+        return pods.stream().anyMatch(p -> controlledBy(p, job) && p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
+    }
+
     private static boolean controlledBy(Pod pod, Job job) {
         List<OwnerReference> owners = pod.getMetadata().getOwnerReferences();
         return owners != null && owners.stream().anyMatch(o -> Boolean.TRUE.equals(o.getController())
