@@ -14,9 +14,11 @@
 # (operator_sdk_reconciliations_success_total); then the operator's heap, classes and threads (jcmd). Logs, the table
 # and jcmd's output stay in target/operator-scale/. The cluster and every process it started go on exit.
 #   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES]   (default 1000 10 4)
-# OPERATOR_JAVA_OPTS adds JVM options to the operator (e.g. -XX:MaxRAM=512m, as a 512 MiB container limit would do).
+# OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its 512 MiB memory
+# limit (1 GiB) as -XX:MaxRAM (what the JVM reads from the container) and the chart's javaOptions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS--XX:MaxRAM=1g -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError}"
 count="${1:-1000}"
 rate="${2:-10}"
 namespaces="${3:-4}"
