@@ -2,10 +2,9 @@ package dev.pollard.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
+import dev.pollard.testing.SmallHeapJvm;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -28,22 +27,9 @@ class ServeFuzzTest {
     void mutatedRequestsEndInDocumentedAnswersAndLeaveTheServerWellInA256MiBHeap() throws Exception {
         Path report = Path.of("target", "serve-fuzz.txt");
         Path failures = Path.of("target", "serve-fuzz-failures");
-        Process fuzzer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), ServeFuzzer.class.getName(), String.valueOf(INPUTS), String.valueOf(SEED),
-                failures.toString()).redirectErrorStream(true).redirectOutput(report.toFile()).start();
-        // a guard against a hang, not a measure of speed: 400 requests a kind take seconds on 2 cores
-        boolean ended = fuzzer.waitFor(Math.max(15, INPUTS / 100), TimeUnit.MINUTES);
-        if (!ended) {
-            fuzzer.destroyForcibly();
-        }
-        String output = Files.readString(report);
-        System.out.print(output);
-        assertThat(ended).as("the fuzzer ended; it printed:%n%s", output).isTrue();
-        assertThat(fuzzer.exitValue()).as("exit status; the fuzzer printed:%n%s", output).isZero();
-
-        Matcher heap = Pattern.compile("heap -Xmx256m, Runtime.maxMemory\\(\\) (\\d+) MiB").matcher(output);
-        assertThat(heap.find()).as("the fuzzer's JVM ran with -Xmx256m:%n%s", output).isTrue();
-        assertThat(Integer.parseInt(heap.group(1))).as("its heap in MiB").isLessThanOrEqualTo(256);
+        // the hang guard is not a measure of speed: 400 requests a kind take seconds on 2 cores
+        String output = SmallHeapJvm.run(ServeFuzzer.class, report, Math.max(15, INPUTS / 100), String.valueOf(INPUTS),
+                String.valueOf(SEED), failures.toString());
 
         Matcher row = ROW.matcher(output);
         int rows = 0;
