@@ -6,8 +6,6 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
@@ -34,7 +32,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -158,24 +155,7 @@ public final class ProcessNode implements AutoCloseable {
         capacity.put("memory", new Quantity("32Gi"));
         capacity.put("pods", new Quantity("20"));
         extendedResources.forEach((k, v) -> capacity.put(k, new Quantity(v)));
-        Map<String, String> allLabels = new HashMap<>(labels);
-        allLabels.put("kubernetes.io/hostname", name);
-        allLabels.put("kubernetes.io/os", "linux");
-        Node node = new NodeBuilder().withNewMetadata().withName(name).withLabels(allLabels).endMetadata().build();
-        client.nodes().resource(node).create();
-        client.nodes().withName(name).editStatus(n -> new NodeBuilder(n).withNewStatus()
-                .withCapacity(capacity).withAllocatable(capacity)
-                .addNewAddress().withType("InternalIP").withAddress("127.0.0.1").endAddress()
-                .addNewAddress().withType("Hostname").withAddress(name).endAddress()
-                .withConditions(new NodeConditionBuilder().withType("Ready").withStatus("True").withReason("KubeletReady")
-                        .withMessage("process node is ready").withLastHeartbeatTime(now()).withLastTransitionTime(now()).build())
-                .withNewNodeInfo().withArchitecture("amd64").withOperatingSystem("linux").withKubeletVersion("v0.0.0-process-node")
-                .withContainerRuntimeVersion("process://1").withBootID("").withKernelVersion("").withKubeProxyVersion("")
-                .withMachineID("").withOsImage("process node").withSystemUUID("").endNodeInfo()
-                .endStatus().build());
-        // the API server taints a new node not-ready; the node lifecycle controller (off in this cluster: it would want
-        // heartbeats) lifts the taint once the node reports Ready, so the fixture does it
-        client.nodes().withName(name).edit(n -> new NodeBuilder(n).editSpec().withTaints(List.of()).endSpec().build());
+        FakeNodes.register(client, name, labels, capacity, "process");
         // an informer, as a kubelet's: when its watch is cut (an API server restart) it watches again, or lists again
         // and learns what it missed (a pod deleted meanwhile), where a plain watch would end for good on "410 Gone"
         informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new ResourceEventHandler<>() {
@@ -494,6 +474,14 @@ public final class ProcessNode implements AutoCloseable {
             List<PodCondition> conditions = List.of(
                     condition("PodScheduled", true), condition("Initialized", true),
                     condition("ContainersReady", podReady), condition("Ready", podReady));
+            // a read-modify-write: the Job controller may change the pod (its tracking finalizer) in between, and the
+            // write is then refused with 409; read it again and write again, as a kubelet does
+            for (boolean written = false; !written; ) {
+                written = tryWriteStatus(phase, containerStatus, conditions);
+            }
+        }
+
+        private boolean tryWriteStatus(String phase, ContainerStatus containerStatus, List<PodCondition> conditions) {
             try {
                 client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
                         .editStatus(p -> {
@@ -508,8 +496,10 @@ public final class ProcessNode implements AutoCloseable {
                             p.getStatus().setContainerStatuses(List.of(containerStatus));
                             return p;
                         });
+                return true;
             } catch (KubernetesClientException e) {
-                // the pod may be gone (deleted by its owner); nothing left to report on
+                // on anything but a conflict the pod is gone (deleted by its owner): nothing left to report on
+                return e.getCode() != 409;
             }
         }
 

@@ -16,6 +16,8 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -200,11 +202,10 @@ abstract class PruningScenario {
     @Order(2)
     void aChangedHardwareClassPrunesAgainAndTheDeploymentMovesToTheNewModel() throws Exception {
         assertThat(firstRun).as("needs the first run").isNotNull();
-        client.resources(HardwareClass.class).withName("h100").edit(hwc -> {
-            // a far slower memory system: moving bytes now costs more than computing, so other channels go first
-            hwc.getSpec().energyModel.memoryBandwidthGBs = 300.0;
-            return hwc;
-        });
+        // a far slower memory system: moving bytes now costs more than computing, so other channels go first (a merge
+        // patch, not a read-modify-write that the operator's status write in between would make fail with 409)
+        client.resources(HardwareClass.class).withName("h100").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"spec\":{\"energyModel\":{\"memoryBandwidthGBs\":300.0}}}");
         await().atMost(RUN).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
             PruningJobStatus status = status("default");
             assertThat(status.jobName).isNotEqualTo(firstRun.jobName);

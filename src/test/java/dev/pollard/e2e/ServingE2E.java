@@ -14,6 +14,8 @@ import dev.pollard.testing.Resources;
 import dev.pollard.testing.TinyOnnx;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -79,10 +81,8 @@ class ServingE2E {
                 org.assertj.core.data.Offset.offset(1e-5));
 
         // an update whose model does not match its sha256 never becomes ready, and the old pod keeps serving
-        client.resources(InferenceDeployment.class).inNamespace("default").withName("tiny").edit(i -> {
-            i.getSpec().model.sha256 = "0".repeat(64);
-            return i;
-        });
+        client.resources(InferenceDeployment.class).inNamespace("default").withName("tiny").patch(
+                PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"model\":{\"sha256\":\"" + "0".repeat(64) + "\"}}}");
         await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(get().getStatus().conditions.get(0).getReason())
                 .isEqualTo(Reason.RollingOut.name()));
         await().atMost(LocalCluster.PATIENCE).untilAsserted(() -> assertThat(client.pods().inNamespace("default")

@@ -9,8 +9,6 @@ import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodCondition;
@@ -28,7 +26,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,26 +97,7 @@ public final class StandInNode implements AutoCloseable {
         capacity.put("memory", new Quantity(16 * pods + "Gi"));
         capacity.put("pods", new Quantity(Integer.toString(pods)));
         extendedResources.forEach((k, v) -> capacity.put(k, new Quantity(v)));
-        Map<String, String> allLabels = new HashMap<>(labels);
-        allLabels.put("kubernetes.io/hostname", name);
-        allLabels.put("kubernetes.io/os", "linux");
-        Node node = new NodeBuilder().withNewMetadata().withName(name).withLabels(allLabels).endMetadata().build();
-        client.nodes().resource(node).create();
-        client.nodes().withName(name).editStatus(n -> new NodeBuilder(n).withNewStatus()
-                .withCapacity(capacity).withAllocatable(capacity)
-                .addNewAddress().withType("InternalIP").withAddress("127.0.0.1").endAddress()
-                .addNewAddress().withType("Hostname").withAddress(name).endAddress()
-                .withConditions(new NodeConditionBuilder().withType("Ready").withStatus("True").withReason("KubeletReady")
-                        .withMessage("stand-in node is ready").withLastHeartbeatTime(now()).withLastTransitionTime(now())
-                        .build())
-                .withNewNodeInfo().withArchitecture("amd64").withOperatingSystem("linux")
-                .withKubeletVersion("v0.0.0-stand-in-node").withContainerRuntimeVersion("stand-in://1").withBootID("")
-                .withKernelVersion("").withKubeProxyVersion("").withMachineID("").withOsImage("stand-in node")
-                .withSystemUUID("").endNodeInfo()
-                .endStatus().build());
-        // as for the process node: the node lifecycle controller is off in the local cluster, so the fixture lifts the
-        // not-ready taint the API server put on the new node
-        client.nodes().withName(name).edit(n -> new NodeBuilder(n).editSpec().withTaints(List.of()).endSpec().build());
+        FakeNodes.register(client, name, labels, capacity, "stand-in");
         informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Pod pod) {
