@@ -10,7 +10,8 @@
 #     frontier: as far as epsilon allows (T = 0.99, out of reach); both sides get 19 rounds of fine-tuning: up to
 #               19 rounds for `pollard prune` (--max-iterations; rolled-back steps included), 19 steps of 0.05 for the
 #               peer (up to a uniform ratio of 0.95, keeping the last model within epsilon); pick rows with ROWS
-#   Environment: HARDWARE (h100), EPSILON (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides:
+#   Environment: HARDWARE (h100), SERVING_BATCH (the batch energy is measured at, per sample; 1, as the tables in
+#     docs/results.md were measured, while `pollard prune` defaults to 32), EPSILON (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides:
 #     0.001), POLLARD_CACHE (~/.cache/pollard),
 #     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
 #     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory). A row whose run already
@@ -22,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${POLLARD_CACHE:-$HOME/.cache/pollard}"
 hardware="${HARDWARE:-h100}"
+batch="${SERVING_BATCH:-1}"
 epsilon="${EPSILON:-0.01}"
 steps="${FINETUNE_STEPS:-200}"
 learning_rate="${LEARNING_RATE:-0.001}"
@@ -46,7 +48,7 @@ rows=("magnitude|--criterion magnitude"
       "knapsack|--criterion knapsack")
 
 evaluate() { # model -> report.json of the model as it is (no pruning step), measured by Pollard
-  ./pollard prune --model "$1" --hardware "$hardware" --max-iterations 0 --out "$2" >/dev/null 2>&1
+  ./pollard prune --model "$1" --hardware "$hardware" --serving-batch "$batch" --max-iterations 0 --out "$2" >/dev/null 2>&1
   echo "$2/report.json"
 }
 
@@ -64,7 +66,7 @@ for part in "${parts[@]}"; do
     [[ -f "$dir/$name/report.json" ]] && { echo "[$part] $name: done before, in $dir/$name" >&2; continue; }
     echo "[$part] pollard prune, $name..." >&2
     # shellcheck disable=SC2086 # the row's arguments are ours, split on purpose
-    ./pollard prune --model "$model" --hardware "$hardware" --target-reduction "$reduction" --epsilon "$epsilon" \
+    ./pollard prune --model "$model" --hardware "$hardware" --serving-batch "$batch" --target-reduction "$reduction" --epsilon "$epsilon" \
       --finetune-steps "$steps" --learning-rate "$learning_rate" --max-iterations "$iterations" --out "$dir/$name" \
       ${row#*|} 2> "$dir/$name.log" >/dev/null
   done
@@ -73,7 +75,7 @@ for part in "${parts[@]}"; do
   elif [[ " $selected " == *" torch-pruning "* ]]; then
     echo "[$part] Torch-Pruning..." >&2
     mkdir -p "$dir/torch-pruning"
-    "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" \
+    "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" --serving-batch "$batch" \
       --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --learning-rate "$learning_rate" --mode "$part" \
       --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
   fi
@@ -90,11 +92,11 @@ for part in "${parts[@]}"; do
   ./pollard latency --batch 128 --runs 30 "${models[@]}" 2>/dev/null > "$dir/latency.txt"
   echo
   echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration at learning rate" \
-    "$learning_rate, hardware class $hardware"
+    "$learning_rate, hardware class $hardware, energy at batch $batch"
   python3 bench/table1_rows.py --latency "$dir/latency.txt" "${reports[@]}"
 done
 echo
 echo "runs, reports and logs: $work"
 echo "machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); energy: analytical meter" \
-  "($hardware datasheet model); latency: ONNX Runtime CPU, batch 128, median of 30 runs after 3 warm-up runs," \
+  "($hardware datasheet model, batch $batch); latency: ONNX Runtime CPU, batch 128, median of 30 runs after 3 warm-up runs," \
   "every model's runs interleaved (pollard latency)"

@@ -136,9 +136,9 @@ def drop_identities(path):
     onnx.save(model, path)
 
 
-def joules(pollard, path, hardware):
-    """Total joules per inference from Pollard's analytical meter."""
-    out = subprocess.run([pollard, "profile", path, "--hardware", hardware, "--meter", "analytical"],
+def joules(pollard, path, hardware, batch):
+    """Total joules per inference (per sample of a batch of that size) from Pollard's analytical meter."""
+    out = subprocess.run([pollard, "profile", path, "--hardware", hardware, "--meter", "analytical", "--batch", str(batch)],
                          check=True, capture_output=True, text=True).stdout
     return float(next(line for line in out.splitlines() if line.startswith("total")).split()[3])
 
@@ -149,6 +149,7 @@ def main():
     p.add_argument("--dataset", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--pollard", default="./pollard")
     p.add_argument("--hardware", default="h100")
+    p.add_argument("--serving-batch", type=int, default=32, help="batch energy is measured at, as pollard prune's")
     p.add_argument("--target-reduction", type=float, default=0.4)
     p.add_argument("--epsilon", type=float, default=0.01)
     p.add_argument("--finetune-steps", type=int, default=200)
@@ -167,7 +168,7 @@ def main():
     base_accuracy = accuracy(model, x_test, y_test)
     work = tempfile.mkdtemp(prefix="tp-peer-")
     export(model, input_name, ops, f"{work}/dense.onnx")
-    base_joules = joules(a.pollard, f"{work}/dense.onnx", a.hardware)
+    base_joules = joules(a.pollard, f"{work}/dense.onnx", a.hardware, a.serving_batch)
     steps = int(round((a.max_ratio if a.mode == "frontier" else 0.95) / a.step_ratio))
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     pruner = tp.pruner.MetaPruner(model, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
@@ -179,7 +180,7 @@ def main():
         fine_tune(model, x_train, y_train, a.finetune_steps, a.learning_rate, generator)
         acc = accuracy(model, x_test, y_test)
         export(model, input_name, ops, f"{work}/step.onnx")
-        energy = joules(a.pollard, f"{work}/step.onnx", a.hardware)
+        energy = joules(a.pollard, f"{work}/step.onnx", a.hardware, a.serving_batch)
         print(f"torch-pruning step {step}: ratio {step * a.step_ratio:.2f}, accuracy {acc:.4f}, {energy:.6g} J/inference",
               file=sys.stderr)
         if a.mode == "frontier" and acc < base_accuracy - a.epsilon:

@@ -104,6 +104,9 @@ public class CompressionPolicySpec {
         @JsonPropertyDescription("How channels are chosen and how the model is fine-tuned.")
         public PruningJobSpec.Strategy strategy;
 
+        @JsonPropertyDescription("The batch size (and sequence length) the models are served at; energy is measured at it.")
+        public PruningJobSpec.Serving serving;
+
         @Required
         @JsonPropertyDescription("Where pruned models are written; each run writes into a subdirectory named after its Job.")
         public PruningJobSpec.Output output;

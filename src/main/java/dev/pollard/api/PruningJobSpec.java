@@ -40,6 +40,11 @@ public class PruningJobSpec {
     @JsonPropertyDescription("How channels are chosen and how the model is fine-tuned. Defaults follow the paper.")
     public Strategy strategy;
 
+    @JsonPropertyDescription("The shape the model is served at. Every energy figure, fingerprint and latency of a run is "
+            + "taken at it (energy per sample of the batch), because what pruning saves depends on it: at batch 1 weight "
+            + "traffic dominates, at serving batches compute does. Changing it starts a new run.")
+    public Serving serving;
+
     @Required
     @JsonPropertyDescription("Where the pruned ONNX model and its report are written.")
     public Output output;
@@ -235,6 +240,21 @@ public class PruningJobSpec {
         @Min(0)
         @JsonPropertyDescription("Optimizer steps after each pruning step (0 disables fine-tuning).")
         public Integer stepsPerIteration;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Serving {
+        @Min(1)
+        @Max(4096)
+        @JsonPropertyDescription("Samples per inference call on the serving hardware (default 32, what dynamic batching "
+                + "on a GPU server commonly caps at; 1 for a latency-bound service answering one request at a time).")
+        public Integer batchSize;
+
+        @Min(1)
+        @Max(1048576)
+        @JsonPropertyDescription("For a token model exported with a symbolic sequence axis: the sequence length it is "
+                + "served at (required for such a model; refused for a model whose inputs have fixed sizes).")
+        public Integer sequenceLength;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

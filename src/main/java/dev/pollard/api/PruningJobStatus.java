@@ -137,6 +137,10 @@ public class PruningJobStatus {
         public String node;
         @JsonPropertyDescription("Meter used for energy figures.")
         public String meter;
+        @JsonPropertyDescription("Batch size every energy figure and latency was taken at (energy is per sample).")
+        public Integer batchSize;
+        @JsonPropertyDescription("Sequence length a token model's symbolic sequence axis was measured at.")
+        public Integer sequenceLength;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -22,8 +22,8 @@ import java.util.stream.IntStream;
 /**
  * Energy fingerprints: for a prunable group, the joules per inference of its layers at its dense width and at narrower
  * widths (multiples of the channel multiple), each measured with those layers running alone in ONNX Runtime under a
- * hardware meter ({@link IsolatedLayers}). Measured once per (model sha256, hardware class, meter): kept in memory,
- * and in {@code <cache>/<sha256>-<hardware class>-<meter>.json} when a cache directory is given.
+ * hardware meter ({@link IsolatedLayers}). Measured once per (model sha256, hardware class, meter, batch): kept in
+ * memory, and in {@code <cache>/<sha256>-<hardware class>-<meter>-batch<N>.json} when a cache directory is given.
  */
 public final class Fingerprints {
     /** A group's layers' joules per inference by width. */
@@ -44,7 +44,7 @@ public final class Fingerprints {
     private final int windows;
     private final double minimumSeconds;
     private final Path cache;
-    /** model sha256 + hardware class → group id → width → joules */
+    /** model sha256 + hardware class + meter + batch → group id → width → joules */
     private final Map<String, Map<String, TreeMap<Integer, Double>>> known = new HashMap<>();
 
     /** @param cache directory for fingerprint files, or null to keep them in memory only */
@@ -73,7 +73,7 @@ public final class Fingerprints {
 
     /** The group's fingerprint at the given widths, measuring only what is not known yet. */
     public Fingerprint of(OnnxModel model, PruningGroup group, Set<Integer> widths, String hardwareClass) {
-        String key = Digests.sha256(model.proto().toByteArray()) + "-" + hardwareClass + "-" + meter.name();
+        String key = Digests.sha256(model.proto().toByteArray()) + "-" + hardwareClass + "-" + meter.name() + "-batch" + batch;
         Map<String, TreeMap<Integer, Double>> groups = known.computeIfAbsent(key, this::load);
         TreeMap<Integer, Double> byWidth = groups.computeIfAbsent(group.id(), id -> new TreeMap<>());
         boolean measured = false;

@@ -9,19 +9,24 @@ import java.util.stream.IntStream;
 
 /**
  * What pruning asks of a meter: a whole model's joules per inference, and a group's energy fingerprint — what one
- * unit of its width costs. {@link #analytical} answers from the hardware class's datasheet model; {@link #measured}
+ * unit of its width costs. Every figure is per sample of a batch of the size the model is served at
+ * ({@link dev.pollard.graph.ServingShape}). {@link #analytical} answers from the hardware class's datasheet model; {@link #measured}
  * runs the model, and each group's layers alone, in ONNX Runtime under a hardware meter.
  */
 public interface ModelEnergy {
     /** The meter every figure comes from: analytical, nvml or rapl. */
     String name();
 
+    /** The batch every figure is taken at. */
+    int batch();
+
     double joules(OnnxModel model);
 
     /** Joules per inference one unit of the group costs, from the group one multiple narrower. */
     double joulesPerUnit(OnnxModel model, PruningGroup group, int multiple);
 
-    static ModelEnergy analytical(AnalyticalMeter meter) {
+    /** From the datasheet model, the whole batch's operators estimated at once and divided by its size. */
+    static ModelEnergy analytical(AnalyticalMeter meter, int batch) {
         return new ModelEnergy() {
             @Override
             public String name() {
@@ -29,9 +34,14 @@ public interface ModelEnergy {
             }
 
             @Override
+            public int batch() {
+                return batch;
+            }
+
+            @Override
             public double joules(OnnxModel model) {
-                return meter.joules(NodeCost.of(model, 1).stream()
-                        .map(c -> new OpCost(c.node(), c.opType(), c.flops(), c.bytes())).toList());
+                return meter.joules(NodeCost.of(model, batch).stream()
+                        .map(c -> new OpCost(c.node(), c.opType(), c.flops(), c.bytes())).toList()) / batch;
             }
 
             @Override
@@ -49,6 +59,11 @@ public interface ModelEnergy {
             @Override
             public String name() {
                 return meter.name();
+            }
+
+            @Override
+            public int batch() {
+                return batch;
             }
 
             @Override

@@ -4,6 +4,7 @@ import dev.pollard.graph.DependencyGraph;
 import dev.pollard.graph.ModelException;
 import dev.pollard.graph.NodeCost;
 import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.ServingShape;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -60,9 +61,13 @@ public class ProfileCommand implements Callable<Integer> {
     @Option(names = "--rapl-root", hidden = true)
     Path raplRoot = RaplMeter.DEFAULT_ROOT;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default: ${DEFAULT-VALUE}); figures are per "
-            + "inference, i.e. per sample.")
+    @Option(names = "--batch", defaultValue = "" + ServingShape.DEFAULT_BATCH, description = "Batch size the model is served "
+            + "at (default: ${DEFAULT-VALUE}, as `pollard prune`); figures are per inference, i.e. per sample.")
     int batch;
+
+    @Option(names = "--sequence-length", description = "For a token model exported with a symbolic sequence axis: the "
+            + "sequence length it is served at.")
+    Integer sequenceLength;
 
     static class Presets implements Iterable<String> {
         @Override
@@ -74,7 +79,7 @@ public class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try {
-            OnnxModel onnx = OnnxModel.load(model);
+            OnnxModel onnx = new ServingShape(batch, sequenceLength).pin(OnnxModel.load(model));
             switch (meter) {
                 case "analytical" -> print(NodeCost.of(onnx, batch), new AnalyticalMeter(HardwarePresets.energyModel(
                         HardwarePresets.spec(hardware))), batch, hardware, System.out);

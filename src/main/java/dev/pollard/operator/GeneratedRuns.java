@@ -54,6 +54,7 @@ final class GeneratedRuns {
         spec.energyBudget = copy(template.energyBudget, PruningJobSpec.EnergyBudget.class);
         spec.accuracy = copy(template.accuracy, PruningJobSpec.AccuracyTolerance.class);
         spec.strategy = copy(template.strategy, PruningJobSpec.Strategy.class);
+        spec.serving = copy(template.serving, PruningJobSpec.Serving.class);
         spec.output = copy(template.output, PruningJobSpec.Output.class);
         spec.runDeadlineSeconds = template.runDeadlineSeconds;
         spec.resources = copy(template.resources, io.fabric8.kubernetes.api.model.ResourceRequirements.class);

@@ -85,6 +85,10 @@ final class PruningRun {
             args.addAll(List.of("--max-joules", spec.energyBudget.maxJoulesPerInference.toString()));
         }
         add(args, "--model-sha256", spec.model.sha256);
+        if (spec.serving != null) {
+            add(args, "--serving-batch", spec.serving.batchSize);
+            add(args, "--sequence-length", spec.serving.sequenceLength);
+        }
         strategyArguments(spec.strategy, args);
         if (spec.dataset.evaluationSamples != null) {
             args.addAll(List.of("--eval-samples", spec.dataset.evaluationSamples.toString()));

@@ -20,6 +20,7 @@ import dev.pollard.energy.NvmlMeter;
 import dev.pollard.energy.RaplMeter;
 import dev.pollard.graph.ModelException;
 import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.ServingShape;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -79,9 +80,14 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--gpu", defaultValue = "0", description = "NVML device index or UUID (default: ${DEFAULT-VALUE}).")
     String gpu;
 
-    @Option(names = "--energy-batch", defaultValue = "32", description = "Batch the nvml and rapl meters measure at; figures "
-            + "are per sample (default: ${DEFAULT-VALUE}).")
-    int energyBatch;
+    @Option(names = "--serving-batch", defaultValue = "" + ServingShape.DEFAULT_BATCH, description = "Batch size the model "
+            + "is served at: every meter, fingerprint and latency of the run is taken at it, figures per sample (default: "
+            + "${DEFAULT-VALUE}, what dynamic batching on a GPU server commonly caps at).")
+    int servingBatch;
+
+    @Option(names = "--sequence-length", description = "For a token model exported with a symbolic sequence axis: the "
+            + "sequence length it is served at.")
+    Integer sequenceLength;
 
     @Option(names = "--energy-window-seconds", defaultValue = "0.5", description = "Shortest measurement window of the nvml "
             + "and rapl meters, on top of their own need for updates; three windows per figure (default: ${DEFAULT-VALUE}).")
@@ -160,14 +166,16 @@ public class PruneCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--step-growth: " + stepGrowth + " is below 1 (1 keeps the step as it is)");
             }
             JsonNode spec = hardwareSpec();
-            ModelEnergy energy = hardwareMeter == null ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)))
-                    : ModelEnergy.measured(hardwareMeter, energyBatch, 3, energyWindowSeconds, hardware);
+            ServingShape serving = new ServingShape(servingBatch, sequenceLength);
+            ModelEnergy energy = hardwareMeter == null
+                    ? ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(spec)), servingBatch)
+                    : ModelEnergy.measured(hardwareMeter, servingBatch, 3, energyWindowSeconds, hardware);
             if (dataset == null) {
                 dataset = FashionMnist.locate(FashionMnist.INSTALLED, FashionMnist.cached(), System.err).toString();
             }
             downloads = Files.createTempDirectory("pollard-inputs");
             Source source = loadModel(downloads);
-            OnnxModel base = source.model();
+            OnnxModel base = serving.pin(source.model());
             Path datasetFile = localCopy(dataset, dataset, "dataset", downloads);
             Datasets.Splits splits = Datasets.load(datasetFile, datasetFormat);
             var train = trainSamples == null ? splits.train() : splits.train().slice(0, trainSamples);
@@ -182,7 +190,7 @@ public class PruneCommand implements Callable<Integer> {
             double b = criterion.equals("magnitude") ? 0 : beta;
             Pruner pruner = new Pruner(energy, train, eval,
                     new Pruner.Settings(targetReduction, maxJoules, epsilon, criterion, a, b, stepFraction, stepGrowth, channelMultiple,
-                            maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42), 128),
+                            maxIterations, new FineTuner.Settings(learningRate, batchSize, weightDecay, finetuneSteps, 42)),
                     input, System.err);
             if (progress != null) {
                 progress.update("Profiling", 0, null, null);
@@ -193,6 +201,8 @@ public class PruneCommand implements Callable<Integer> {
             report.dataset = dataset;
             report.hardwareClass = hardware;
             report.meter = energy.name();
+            report.servingBatch = servingBatch;
+            report.sequenceLength = sequenceLength;
             report.criterion = criterion;
             report.alpha = a;
             report.beta = b;
@@ -211,7 +221,8 @@ public class PruneCommand implements Callable<Integer> {
             report.accuracyDrop = report.baseline.accuracy - report.result.accuracy;
             report.ratios = ratios(report.baseline, report.result);
             report.seconds = (System.nanoTime() - start) / 1e9;
-            String sha = Artifacts.write(out.resolve("model.onnx"), pruned.proto().toByteArray());
+            OnnxModel artifact = ServingShape.restoreInputs(pruned, source.model());
+            String sha = Artifacts.write(out.resolve("model.onnx"), artifact.proto().toByteArray());
             report.artifact = new PruningJobStatus.Artifact();
             report.artifact.uri = (artifactUri != null ? artifactUri : out.toAbsolutePath().toUri().toString().replaceAll("/$", ""))
                     + "/model.onnx";
@@ -343,12 +354,13 @@ public class PruneCommand implements Callable<Integer> {
 
     static String summary(Report r) {
         StringBuilder s = new StringBuilder();
-        s.append(String.format("Pollard prune: %s on %s (%s meter), %s criterion alpha %.2f beta %.2f%n", r.model,
-                r.hardwareClass, r.meter, r.criterion, r.alpha, r.beta));
+        ServingShape serving = new ServingShape(r.servingBatch, r.sequenceLength);
+        s.append(String.format("Pollard prune: %s on %s (%s meter at %s), %s criterion alpha %.2f beta %.2f%n", r.model,
+                r.hardwareClass, r.meter, serving.describe(), r.criterion, r.alpha, r.beta));
         s.append(String.format("%-28s %14s %14s%n", "", "baseline", "pruned"));
         s.append(String.format("%-28s %14.4f %14.4f%n", "top-1 accuracy", r.baseline.accuracy, r.result.accuracy));
         s.append(String.format("%-28s %14.6g %14.6g%n", "joules per inference", r.baseline.joulesPerInference, r.result.joulesPerInference));
-        s.append(String.format("%-28s %14.3f %14.3f%n", "ORT CPU ms (batch 128)", r.baseline.latencyMs, r.result.latencyMs));
+        s.append(String.format("%-28s %14.3f %14.3f%n", "ORT CPU ms per batch", r.baseline.latencyMs, r.result.latencyMs));
         s.append(String.format("%-28s %14d %14d%n", "parameters", r.baseline.parameters, r.result.parameters));
         s.append(String.format("%-28s %14d %14d%n", "file bytes", r.baseline.bytes, r.result.bytes));
         s.append(String.format("%-28s %14.1f %14.1f%n", "MFLOPs per inference", r.baseline.flops / 1e6, r.result.flops / 1e6));
@@ -374,6 +386,8 @@ public class PruneCommand implements Callable<Integer> {
         s.source.sha256 = r.modelSha256;
         s.hardware = new PruningJobStatus.HardwareUsed();
         s.hardware.meter = r.meter;
+        s.hardware.batchSize = r.servingBatch;
+        s.hardware.sequenceLength = r.sequenceLength;
         s.hardware.node = System.getenv("NODE_NAME");
         return s;
     }

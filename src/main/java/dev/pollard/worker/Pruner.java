@@ -47,7 +47,7 @@ public final class Pruner {
     /** How a run prunes. {@code maxJoules} wins over {@code targetReduction} when set. */
     public record Settings(double targetReduction, Double maxJoules, double epsilon, String criterion, double alpha,
             double beta, double stepFraction, double stepGrowth, int channelMultiple, int maxIterations,
-            FineTuner.Settings fineTuning, int latencyBatch) {
+            FineTuner.Settings fineTuning) {
     }
 
     /** Called after each step with (iteration, joules per inference, accuracy). */
@@ -89,9 +89,12 @@ public final class Pruner {
         return m;
     }
 
-    /** Median ONNX Runtime CPU ms per batch of each model, their runs interleaved so that ratios compare like with like. */
+    /**
+     * Median ONNX Runtime CPU ms per batch of each model at the serving batch, their runs interleaved so that ratios
+     * compare like with like.
+     */
     public double[] latencies(OnnxModel... models) throws Exception {
-        return OrtLatency.medianMillis(List.of(models), settings.latencyBatch(), 3, 10);
+        return OrtLatency.medianMillis(List.of(models), meter.batch(), 3, 10);
     }
 
     /** The pruned model, with the run's iterations and stop reason recorded in the report. */

@@ -12,6 +12,9 @@ public class Report {
     public String dataset;
     public String hardwareClass;
     public String meter;
+    /** The batch (and sequence length, for a token model with a symbolic one) every figure was taken at. */
+    public int servingBatch;
+    public Integer sequenceLength;
     public String criterion;
     public double alpha;
     public double beta;

@@ -131,6 +131,12 @@ class CrdAdmissionTest {
                         "spec.runDeadlineSeconds", "greater than or equal to 10"),
                 new Invalid("learningRate = 0", s -> obj(obj(s, "strategy"), "fineTuning").put("learningRate", 0),
                         "spec.strategy.fineTuning.learningRate", "greater than 0"),
+                new Invalid("serving batch 0", s -> s.putObject("serving").put("batchSize", 0),
+                        "spec.serving.batchSize", "greater than or equal to 1"),
+                new Invalid("serving batch above 4096", s -> s.putObject("serving").put("batchSize", 5000),
+                        "spec.serving.batchSize", "less than or equal to 4096"),
+                new Invalid("sequence length 0", s -> s.putObject("serving").put("sequenceLength", 0),
+                        "spec.serving.sequenceLength", "greater than or equal to 1"),
                 new Invalid("model credentials over plain http", s -> {
                     obj(s, "model").put("uri", "http://models.example.com/cnn.onnx");
                     obj(s, "model").putObject("secretRef").put("name", "model-token");

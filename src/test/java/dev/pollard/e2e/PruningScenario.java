@@ -178,6 +178,7 @@ abstract class PruningScenario {
         assertThat(status.baseline.accuracy - status.result.accuracy).isLessThanOrEqualTo(0.03 + 1e-9);
         assertThat(status.baseline.meter).isEqualTo("analytical");
         assertThat(status.hardware.node).isEqualTo(nodeName());
+        assertThat(status.hardware.batchSize).as("the example's serving batch, measured at").isEqualTo(32);
         assertThat(status.iterations).isNotEmpty();
         assertThat(status.artifact.uri).isEqualTo("pvc://pollard-models/fashion-cnn/pruned-h100/" + running.getMetadata().getName()
                 + "/model.onnx");

@@ -70,7 +70,7 @@ class MeasuredProfileTest {
         assertThat(c1).contains(" 16: ", " 12: ", " 4: ");
         try (var files = Files.list(cache)) {
             Path file = files.findFirst().orElseThrow();
-            assertThat(file.getFileName().toString()).matches("[0-9a-f]{64}-h100-nvml\\.json");
+            assertThat(file.getFileName().toString()).matches("[0-9a-f]{64}-h100-nvml-batch8\\.json");
             assertThat(Files.readString(file)).contains("\"16\"");
         }
     }

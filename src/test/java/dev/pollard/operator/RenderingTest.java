@@ -7,6 +7,7 @@ import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.PruningJob;
+import dev.pollard.api.PruningJobSpec;
 import dev.pollard.api.SecretReference;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Container;
@@ -66,6 +67,19 @@ class RenderingTest {
         assertThat(worker.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(pod.getRestartPolicy()).isEqualTo("Never");
         assertThat(job.getSpec().getPodFailurePolicy().getRules().get(0).getOnExitCodes().getValues()).contains(2, 3);
+    }
+
+    @Test
+    void theServingShapeReachesTheWorkerAndAnUnsetOneLeavesItsDefault() {
+        PruningJob pj = pruningJob();
+        pj.getSpec().serving = null;
+        assertThat(PruningRun.render(pj, h100(), SETTINGS).getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
+                .doesNotContain("--serving-batch", "--sequence-length");
+        pj.getSpec().serving = new PruningJobSpec.Serving();
+        pj.getSpec().serving.batchSize = 8;
+        pj.getSpec().serving.sequenceLength = 128;
+        assertThat(PruningRun.render(pj, h100(), SETTINGS).getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
+                .containsSequence("--serving-batch", "8").containsSequence("--sequence-length", "128");
     }
 
     @Test

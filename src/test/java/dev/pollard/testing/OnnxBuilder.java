@@ -8,10 +8,11 @@ public final class OnnxBuilder {
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder().setName("test");
     private final Random random = new Random(42);
 
+    /** A float input; a dimension of -1 is the symbolic "batch", -2 the symbolic "sequence". */
     public OnnxBuilder input(String name, long... dims) {
         OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
         for (long d : dims) {
-            shape.addDim(d < 0 ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch")
+            shape.addDim(d < 0 ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam(d == -2 ? "sequence" : "batch")
                     : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
         graph.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()

@@ -24,11 +24,11 @@ import org.junit.jupiter.api.Test;
  */
 class HeadPruningTest {
     private static final ModelEnergy ENERGY = ModelEnergy.analytical(new AnalyticalMeter(
-            HardwarePresets.energyModel(HardwarePresets.spec("h100"))));
+            HardwarePresets.energyModel(HardwarePresets.spec("h100"))), 1);
 
     private static Pruner pruner(String criterion) {
         var settings = new Pruner.Settings(0.5, null, 0.03, criterion, 0.6, 0.4, 0.5, 1.5, 8, 10,
-                FineTuner.Settings.defaults(0), 32);
+                FineTuner.Settings.defaults(0));
         return new Pruner(ENERGY, null, null, settings, "tokens", new PrintStream(new ByteArrayOutputStream()));
     }
 

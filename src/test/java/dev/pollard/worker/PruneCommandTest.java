@@ -79,6 +79,23 @@ class PruneCommandTest {
         assertThat(report.get("iterations").get(0).get("rolledBack").asBoolean()).isFalse();
         assertThat(report.at("/ratios/energyReduction").asDouble()).isPositive();
         assertThat(report.at("/result/parameters").asLong()).isLessThan(report.at("/baseline/parameters").asLong());
+        // energy and latency at the batch GPU serving runs, and the report says so
+        assertThat(report.get("servingBatch").asInt()).isEqualTo(32);
+        assertThat(Files.readString(out.resolve("summary.txt"))).contains("(analytical meter at batch 32)");
+    }
+
+    @Test
+    void aSequenceLengthForAModelWithFixedSizesIsRefusedByName() {
+        var err = new java.io.ByteArrayOutputStream();
+        var previous = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            assertThat(prune("--out", dir.resolve("z").toString(), "--sequence-length", "128")).isEqualTo(2);
+        } finally {
+            System.setErr(previous);
+        }
+        assertThat(err.toString()).contains("a sequence length of 128 was given").contains("leave the sequence length unset");
+        assertThat(dir.resolve("z")).doesNotExist();
     }
 
     @Test
@@ -141,11 +158,12 @@ class PruneCommandTest {
         FakeNvml.compile().fakeNvmlConfigure(200, 2, 0, 1, 0, 0);
         Path out = dir.resolve("nvml");
         int code = prune("--out", out.toString(), "--meter", "nvml", "--nvml-library", FakeNvml.LIBRARY.toString(),
-                "--energy-batch", "8", "--energy-window-seconds", "0.02", "--epsilon", "0.5", "--eval-samples", "500",
+                "--serving-batch", "8", "--energy-window-seconds", "0.02", "--epsilon", "0.5", "--eval-samples", "500",
                 "--finetune-steps", "0", "--max-iterations", "1", "--target-reduction", "0.2");
         assertThat(code).isZero();
         var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(report.get("meter").asText()).isEqualTo("nvml");
+        assertThat(report.get("servingBatch").asInt()).isEqualTo(8);
         assertThat(report.at("/baseline/meter").asText()).isEqualTo("nvml");
         assertThat(report.at("/result/meter").asText()).isEqualTo("nvml");
         assertThat(report.at("/baseline/joulesPerInference").asDouble()).isPositive();
