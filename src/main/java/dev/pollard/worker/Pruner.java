@@ -266,33 +266,28 @@ public final class Pruner {
             return Map.of();
         }
         int budget = Math.max(m, (int) Math.ceil(step * units.size()));
-        List<Scoring.Unit> ranked = Scoring.rank(units, alpha, beta);
-        Map<String, Integer> wanted = new LinkedHashMap<>();
+        Map<String, Integer> groupMultiple = new LinkedHashMap<>();
+        prints.forEach(f -> groupMultiple.put(f.group().id(), multiple(f.group())));
+        // Walk the ranking and commit a group's units a whole multiple at a time, when the multiple's last unit comes
+        // up, until the step's budget is filled. Rounding each group's share down instead leaves a budget spread over
+        // many groups with nothing: a ResNet's step then took one multiple from one group, a percent of its energy.
+        Map<String, Integer> pending = new LinkedHashMap<>();
+        Map<String, Integer> removal = new LinkedHashMap<>();
         int taken = 0;
-        for (Scoring.Unit u : ranked) {
+        for (Scoring.Unit u : Scoring.rank(units, alpha, beta)) {
             if (taken >= budget) {
                 break;
             }
             String id = u.group().id();
-            if (wanted.getOrDefault(id, 0) < room(u.group())) {
-                wanted.merge(id, 1, Integer::sum);
-                taken++;
-            }
-        }
-        Map<String, Integer> groupMultiple = new LinkedHashMap<>();
-        prints.forEach(f -> groupMultiple.put(f.group().id(), multiple(f.group())));
-        Map<String, Integer> removal = new LinkedHashMap<>();
-        wanted.forEach((id, count) -> {
             int multiple = groupMultiple.get(id);
-            int remove = count / multiple * multiple; // whole multiples only
-            if (remove > 0) {
-                removal.put(id, remove);
+            if (removal.getOrDefault(id, 0) + multiple > room(u.group())) {
+                continue;
             }
-        });
-        if (removal.isEmpty()) {
-            // the budget spread thinner than a multiple per group: one multiple from the group ranked first
-            PruningGroup first = ranked.get(0).group();
-            removal.put(first.id(), multiple(first));
+            if (pending.merge(id, 1, Integer::sum) == multiple) {
+                pending.put(id, 0);
+                removal.merge(id, multiple, Integer::sum);
+                taken += multiple;
+            }
         }
         return removal;
     }

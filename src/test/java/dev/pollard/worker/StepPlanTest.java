@@ -1,0 +1,41 @@
+package dev.pollard.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pollard.energy.AnalyticalMeter;
+import dev.pollard.energy.HardwarePresets;
+import dev.pollard.energy.ModelEnergy;
+import dev.pollard.graph.DependencyGraph;
+import dev.pollard.graph.OnnxModel;
+import dev.pollard.graph.PruningGroup;
+import dev.pollard.testing.Fixtures;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A step takes its share of the units in whole multiples, spread over the groups the ranking names, however thinly
+ * the ranking spreads: on a residual network, rounding each group's share down took one multiple from one group.
+ */
+class StepPlanTest {
+    @Test
+    void aStepFillsItsShareWithWholeMultiplesFromSeveralGroups() {
+        OnnxModel resnet = OnnxModel.load(Fixtures.path("resnet18"));
+        ModelEnergy energy = ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(HardwarePresets.spec("h100"))), 32);
+        Pruner pruner = new Pruner(energy, null, null, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
+                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
+        int units = DependencyGraph.groups(resnet).stream().filter(g -> g.width() > 8).mapToInt(PruningGroup::width).sum();
+        int share = (int) Math.ceil(0.1 * units);
+
+        Map<String, Integer> step = pruner.plan(resnet, energy.joules(resnet), 0.6, 0.4, 0.1, Set.of());
+
+        int removed = step.values().stream().mapToInt(Integer::intValue).sum();
+        assertThat(removed).as("%s of %d units", step, units).isBetween(share, share + 7);
+        assertThat(step.values()).allMatch(n -> n % 8 == 0);
+        assertThat(step).hasSizeGreaterThan(1);
+        DependencyGraph.groups(resnet).stream().filter(g -> step.containsKey(g.id())).forEach(g ->
+                assertThat(step.get(g.id())).as(g.id()).isLessThanOrEqualTo(pruner.room(g)));
+    }
+}
