@@ -199,7 +199,9 @@ public class PruningJobSpec {
 
         @Default("8")
         @Min(1)
-        @JsonPropertyDescription("Pruned widths stay multiples of this number (8 keeps tensor cores busy).")
+        @JsonPropertyDescription("Pruned widths stay multiples of this number (8 keeps tensor cores busy); a group "
+                + "narrower than 4 multiples uses the largest power of two that is at most a quarter of its width (4 for "
+                + "16 channels), so that its smallest step never takes half of it.")
         public Integer channelMultiple;
 
         @Default("20")

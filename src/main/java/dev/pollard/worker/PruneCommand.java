@@ -115,7 +115,9 @@ public class PruneCommand implements Callable<Integer> {
             + "left more than half of epsilon unused, up to 0.5; 1 keeps it (default: ${DEFAULT-VALUE}).")
     double stepGrowth;
 
-    @Option(names = "--channel-multiple", defaultValue = "8")
+    @Option(names = "--channel-multiple", defaultValue = "8", description = "Pruned widths stay multiples of this; a group "
+            + "narrower than 4 multiples uses the largest power of two at most a quarter of its width (default: "
+            + "${DEFAULT-VALUE}).")
     int channelMultiple;
 
     @Option(names = "--max-iterations", defaultValue = "20", description = "Upper bound on fine-tuning rounds: one per step, "

@@ -13,6 +13,7 @@ import dev.pollard.graph.Surgery;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,6 +62,8 @@ public final class Pruner {
     private final Settings settings;
     private final String input;
     private final PrintStream log;
+    /** Each group's width in the model the run started from, which its multiple is chosen by. */
+    private final Map<String, Integer> denseWidths = new HashMap<>();
 
     public Pruner(ModelEnergy meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
         this.meter = meter;
@@ -99,6 +102,7 @@ public final class Pruner {
 
     /** The pruned model, with the run's iterations and stop reason recorded in the report. */
     public OnnxModel run(OnnxModel model, Report report, Progress progress) {
+        DependencyGraph.groups(model).forEach(g -> denseWidths.put(g.id(), g.width()));
         double base = evaluate(model);
         // the baseline already measured for the report, so that a measuring meter is not asked twice
         double energy = report.baseline != null ? report.baseline.joulesPerInference : joules(model);
@@ -204,10 +208,20 @@ public final class Pruner {
 
     /**
      * The fewest units a step takes from a group, and what its removals come in multiples of: one head for attention
-     * heads, the channel multiple (tensor-core friendly widths) for channels and neurons.
+     * heads, the channel multiple (tensor-core friendly widths) for channels and neurons. A group too narrow for one
+     * multiple to be at most {@link #MAX_GROUP_SHARE} of its dense width takes the largest power of two that is (16
+     * channels of a ResNet's first stage: 4): with 8, its smallest step would take half the layer.
      */
     int multiple(PruningGroup g) {
-        return g.kind().equals(HEADS) ? 1 : settings.channelMultiple();
+        if (g.kind().equals(HEADS)) {
+            return 1;
+        }
+        int m = settings.channelMultiple();
+        double quarter = denseWidths.getOrDefault(g.id(), g.width()) * MAX_GROUP_SHARE;
+        while (m > 1 && m > quarter) {
+            m = Integer.highestOneBit(m - 1); // the next power of two below
+        }
+        return m;
     }
 
     private Map<String, Integer> multiples(OnnxModel model) {
@@ -256,7 +270,6 @@ public final class Pruner {
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
     private Map<String, Integer> planByRank(List<Fingerprint> prints, double alpha, double beta, double step) {
         List<Scoring.Unit> units = new ArrayList<>();
-        int m = settings.channelMultiple();
         for (Fingerprint f : prints) {
             for (int i = 0; i < f.group().width(); i++) {
                 units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
@@ -265,7 +278,9 @@ public final class Pruner {
         if (units.isEmpty()) {
             return Map.of();
         }
-        int budget = Math.max(m, (int) Math.ceil(step * units.size()));
+        // at least one multiple of one group: a step that small which is rolled back freezes its group, where a
+        // floor of the channel multiple could take two narrow groups' multiples and repeat that step until the end
+        int budget = Math.max(1, (int) Math.ceil(step * units.size()));
         Map<String, Integer> groupMultiple = new LinkedHashMap<>();
         prints.forEach(f -> groupMultiple.put(f.group().id(), multiple(f.group())));
         // Walk the ranking and commit a group's units a whole multiple at a time, when the multiple's last unit comes

@@ -11,6 +11,7 @@ import dev.pollard.graph.PruningGroup;
 import dev.pollard.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -37,5 +38,22 @@ class StepPlanTest {
         assertThat(step).hasSizeGreaterThan(1);
         DependencyGraph.groups(resnet).stream().filter(g -> step.containsKey(g.id())).forEach(g ->
                 assertThat(step.get(g.id())).as(g.id()).isLessThanOrEqualTo(pruner.room(g)));
+    }
+
+    /** The smallest step of a 16-channel group is a quarter of it, not half: its multiple shrinks to 4 (and then 2). */
+    @Test
+    void aNarrowGroupsMultipleIsAtMostAQuarterOfIt() {
+        Pruner pruner = new Pruner(null, null, null, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
+                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
+        assertThat(pruner.multiple(group("channels", 64))).isEqualTo(8);
+        assertThat(pruner.multiple(group("channels", 32))).isEqualTo(8);
+        assertThat(pruner.multiple(group("channels", 16))).isEqualTo(4);
+        assertThat(pruner.multiple(group("channels", 8))).isEqualTo(2);
+        assertThat(pruner.multiple(group(Pruner.HEADS, 12))).isEqualTo(1);
+        assertThat(pruner.room(group("channels", 16))).isEqualTo(4);
+    }
+
+    private static PruningGroup group(String kind, int width) {
+        return new PruningGroup("g", kind, width, List.of(), 0, 1, List.of());
     }
 }
