@@ -29,10 +29,6 @@ public record ServingShape(int batchSize, Integer sequenceLength) {
         }
     }
 
-    public static ServingShape batch(int batchSize) {
-        return new ServingShape(batchSize, null);
-    }
-
     /** "batch 32" or "batch 32, sequence 128", as reports print it. */
     public String describe() {
         return "batch " + batchSize + (sequenceLength == null ? "" : ", sequence " + sequenceLength);

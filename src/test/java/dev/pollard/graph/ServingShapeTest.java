@@ -30,7 +30,7 @@ class ServingShapeTest {
     @Test
     void aSymbolicSequenceNeedsTheServedLengthAndCostsScaleWithIt() {
         OnnxModel model = sequenceModel();
-        assertThatThrownBy(() -> ServingShape.batch(4).pin(model)).isInstanceOf(ModelException.class)
+        assertThatThrownBy(() -> new ServingShape(4, null).pin(model)).isInstanceOf(ModelException.class)
                 .hasMessageContaining("input tokens has a symbolic dimension 1").hasMessageContaining("sequence length");
         long at10 = flops(new ServingShape(4, 10).pin(model), 4);
         long at20 = flops(new ServingShape(4, 20).pin(model), 4);
@@ -41,14 +41,14 @@ class ServingShapeTest {
     @Test
     void aModelWithFixedSizesIsServedAsExportedAndRefusesASequenceLength() {
         OnnxModel cnn = OnnxModel.of(OnnxBuilder.smallCnn(), "small-cnn");
-        assertThat(ServingShape.batch(32).pin(cnn)).isSameAs(cnn);
+        assertThat(new ServingShape(32, null).pin(cnn)).isSameAs(cnn);
         assertThatThrownBy(() -> new ServingShape(32, 128).pin(cnn)).isInstanceOf(ModelException.class)
                 .hasMessageContaining("small-cnn").hasMessageContaining("leave the sequence length unset");
     }
 
     @Test
     void batchAndLengthAreBounded() {
-        assertThatThrownBy(() -> ServingShape.batch(0)).hasMessageContaining("serving batch size 0");
+        assertThatThrownBy(() -> new ServingShape(0, null)).hasMessageContaining("serving batch size 0");
         assertThatThrownBy(() -> new ServingShape(1, 0)).hasMessageContaining("sequence length 0");
         assertThat(new ServingShape(32, 128).describe()).isEqualTo("batch 32, sequence 128");
     }
