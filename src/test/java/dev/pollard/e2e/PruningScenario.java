@@ -203,10 +203,12 @@ abstract class PruningScenario {
     @Order(2)
     void aChangedHardwareClassPrunesAgainAndTheDeploymentMovesToTheNewModel() throws Exception {
         assertThat(firstRun).as("needs the first run").isNotNull();
-        // a far slower memory system: moving bytes now costs more than computing, so other channels go first (a merge
-        // patch, not a read-modify-write that the operator's status write in between would make fail with 409)
+        // far slower arithmetic: at the serving batch (32) computing now costs more than moving bytes, so other
+        // channels go first (a slower memory system would not do: at that batch the weights' traffic is shared, and
+        // the same channels stay the cheapest to lose); a merge patch, not a read-modify-write that the operator's
+        // status write in between would make fail with 409
         client.resources(HardwareClass.class).withName("h100").patch(PatchContext.of(PatchType.JSON_MERGE),
-                "{\"spec\":{\"energyModel\":{\"memoryBandwidthGBs\":300.0}}}");
+                "{\"spec\":{\"energyModel\":{\"peakTflops\":1.0}}}");
         await().atMost(RUN).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
             PruningJobStatus status = status("default");
             assertThat(status.jobName).isNotEqualTo(firstRun.jobName);
