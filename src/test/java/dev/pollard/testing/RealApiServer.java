@@ -2,6 +2,7 @@ package dev.pollard.testing;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubeapitest.KubeAPITestException;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -9,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.UUID;
 
 /**
@@ -54,14 +56,29 @@ public final class RealApiServer {
             throw new IllegalStateException("No kube-apiserver at " + apiserver
                     + ": build the control plane first with e2e/build-k8s.sh (the tests never use a mock server)");
         }
-        server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
-                .withTestDir(binaryRoot().toString())
-                .withApiServerVersion(version())
-                .withOfflineMode(true)
-                .withUpdateKubeConfig(false)
-                .withStartupTimeout(300_000) // a bound for failures only: it starts in seconds
-                .build());
-        server.start();
+        // kube-api-test 7.4 times its readiness poll with LocalTime, which wraps at midnight: a start less than the
+        // startup timeout before midnight fails at once (a CI run started at 23:56 did). Such an attempt is stopped
+        // and made again, on a monotonic deadline, until the poll's own deadline no longer wraps.
+        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (true) {
+            server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+                    .withTestDir(binaryRoot().toString())
+                    .withApiServerVersion(version())
+                    .withOfflineMode(true)
+                    .withUpdateKubeConfig(false)
+                    .withStartupTimeout(60_000) // a bound for failures only: it starts in seconds
+                    .build());
+            try {
+                server.start();
+                break;
+            } catch (KubeAPITestException e) {
+                server.stop();
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                System.out.println("[pollard-test] kube-apiserver did not start (" + e.getMessage() + "); starting it again");
+            }
+        }
         kubeConfigYaml = server.getKubeConfigYaml();
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-apiserver-stop"));
         try (KubernetesClient client = adminClient()) {
