@@ -281,8 +281,6 @@ public final class Pruner {
         // at least one multiple of one group: a step that small which is rolled back freezes its group, where a
         // floor of the channel multiple could take two narrow groups' multiples and repeat that step until the end
         int budget = Math.max(1, (int) Math.ceil(step * units.size()));
-        Map<String, Integer> groupMultiple = new LinkedHashMap<>();
-        prints.forEach(f -> groupMultiple.put(f.group().id(), multiple(f.group())));
         // Walk the ranking and commit a group's units a whole multiple at a time, when the multiple's last unit comes
         // up, until the step's budget is filled. Rounding each group's share down instead leaves a budget spread over
         // many groups with nothing: a ResNet's step then took one multiple from one group, a percent of its energy.
@@ -294,7 +292,7 @@ public final class Pruner {
                 break;
             }
             String id = u.group().id();
-            int multiple = groupMultiple.get(id);
+            int multiple = multiple(u.group());
             if (removal.getOrDefault(id, 0) + multiple > room(u.group())) {
                 continue;
             }
