@@ -98,8 +98,8 @@ final class PruningRun {
         }
 
         List<EnvVar> env = new ArrayList<>();
-        env.add(fieldEnv("POD_IP", "status.podIP"));
-        env.add(fieldEnv("NODE_NAME", "spec.nodeName"));
+        env.add(DownwardApi.env("POD_IP", "status.podIP"));
+        env.add(DownwardApi.env("NODE_NAME", "spec.nodeName"));
         // the worker needs the class's energy model; JSON in one variable, never spliced into a shell line
         env.add(new EnvVarBuilder().withName("POLLARD_HARDWARE_CLASS").withValue(toJson(hwc.getSpec())).build());
         env.addAll(model.env());
@@ -190,11 +190,6 @@ final class PruningRun {
             args.add(flag);
             args.add(value.toString());
         }
-    }
-
-    private static EnvVar fieldEnv(String name, String fieldPath) {
-        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(fieldPath).endFieldRef()
-                .endValueFrom().build();
     }
 
     private static String toJson(Object o) {

@@ -7,7 +7,6 @@ import dev.pollard.api.InferenceDeploymentSpec;
 import dev.pollard.api.InferenceDeploymentStatus;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -72,10 +71,10 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
             args.addAll(List.of("--meter", "nvml")); // the GPU's joules, and its UUID on the series
         }
         List<EnvVar> env = new ArrayList<>();
-        env.add(fieldRef("POD_IP", "status.podIP"));
+        env.add(DownwardApi.env("POD_IP", "status.podIP"));
         // the server labels its series with its pod, as Kepler labels its own
-        env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
-        env.add(fieldRef("POD_NAME", "metadata.name"));
+        env.add(DownwardApi.env("POD_NAMESPACE", "metadata.namespace"));
+        env.add(DownwardApi.env("POD_NAME", "metadata.name"));
         env.addAll(model.env());
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
@@ -115,11 +114,6 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
                 .withAnnotations(Map.of(MODEL_SHA_ANNOTATION, served.sha256)).endMetadata()
                 .withSpec(pod.build()).endTemplate()
                 .endSpec().build();
-    }
-
-    private static EnvVar fieldRef(String name, String fieldPath) {
-        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(fieldPath).endFieldRef()
-                .endValueFrom().build();
     }
 
     static String servedName(InferenceDeployment infd) {

@@ -17,9 +17,15 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import io.javaoperatorsdk.operator.Operator;
 import java.util.List;
+import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +33,9 @@ import org.junit.jupiter.api.Test;
 /** The InferenceDeployment reconciler against a real kube-apiserver (no kubelet here: readiness is reported by hand). */
 class InferenceDeploymentReconcilerTest {
     private static KubernetesClient client;
+    /** The operator's own client, which notes every request it sends ("PATCH /apis/..."). */
+    private static KubernetesClient operatorClient;
+    private static final Queue<String> operatorRequests = new ConcurrentLinkedQueue<>();
     private static Operator operator;
     private static String hardwareClass;
 
@@ -39,7 +48,14 @@ class InferenceDeploymentReconcilerTest {
                 .convertValue(Resources.readYaml("examples/hardwareclass-h100.yaml"), HardwareClass.class);
         hwc.getMetadata().setName(hardwareClass);
         client.resource(hwc).create();
-        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+        operatorClient = new KubernetesClientBuilder().withConfig(client.getConfiguration())
+                .withHttpClientBuilderConsumer(http -> http.addOrReplaceInterceptor("requests", new Interceptor() {
+                    @Override
+                    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+                        operatorRequests.add(request.method() + " " + request.uri().getPath());
+                    }
+                })).build();
+        operator = new Operator(o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
         operator.register(new InferenceDeploymentReconciler(OperatorSettings.fromEnvironment()));
         operator.start();
     }
@@ -47,6 +63,7 @@ class InferenceDeploymentReconcilerTest {
     @AfterAll
     static void stopOperator() {
         operator.stop();
+        operatorClient.close();
         client.resources(HardwareClass.class).withName(hardwareClass).delete();
         client.close();
     }
@@ -101,6 +118,18 @@ class InferenceDeploymentReconcilerTest {
             assertThat(seen.modelDigest).isEqualTo("sha256:" + sha.substring(0, 12));
             assertThat(seen.readyReplicas).isEqualTo(2);
         });
+    }
+
+    @Test
+    void aServedDeploymentIsWrittenOnceNotAgainOnEveryChangeOfItsStatus() {
+        String namespace = RealApiServer.newNamespace(client, "writes");
+        client.resource(example(namespace)).create();
+        rolledOut(namespace); // the Deployment's status changes wake the reconciler, which compares it with what it wants
+        await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));
+
+        // a desired state the API server fills in differently (a defaulted field) never matched, and was applied each time
+        assertThat(operatorRequests).filteredOn(
+                ("PATCH /apis/apps/v1/namespaces/" + namespace + "/deployments/fashion-cnn")::equals).hasSize(1);
     }
 
     @Test
