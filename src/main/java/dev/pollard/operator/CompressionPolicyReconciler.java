@@ -10,6 +10,7 @@ import dev.pollard.operator.Conditions.State;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -39,7 +40,8 @@ import java.util.stream.Collectors;
  * edits, stops superseded runs that still go, keeps finished ones up to the history limits, and deletes the runs of a
  * deployment that no longer matches. Deleting the policy deletes its runs through their owner references.
  */
-@ControllerConfiguration(name = CompressionPolicyReconciler.NAME, fieldManager = Labels.OPERATOR)
+@ControllerConfiguration(name = CompressionPolicyReconciler.NAME, fieldManager = Labels.OPERATOR,
+        informer = @Informer(itemStore = TrimmedCache.class))
 // Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
 public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy>, ConfigurableReconciler<CompressionPolicy> {
     public static final String NAME = "compressionpolicy";
@@ -62,6 +64,7 @@ public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy
         // any change of a deployment may change which policies select it: look at every policy of its namespace
         var targets = InformerEventSourceConfiguration.from(InferenceDeployment.class, CompressionPolicy.class)
                 .withName(TARGETS)
+                .withItemStore(new TrimmedCache<>())
                 .withSecondaryToPrimaryMapper(infd -> context.getPrimaryCache().list(infd.getMetadata().getNamespace())
                         .map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .build();
@@ -74,6 +77,7 @@ public class CompressionPolicyReconciler implements Reconciler<CompressionPolicy
                 .build();
         var generated = InformerEventSourceConfiguration.from(PruningJob.class, CompressionPolicy.class)
                 .withName("generated")
+                .withItemStore(new TrimmedCache<>())
                 .withLabelSelector(GeneratedRuns.POLICY_LABEL)
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(CompressionPolicy.class))
                 .build();

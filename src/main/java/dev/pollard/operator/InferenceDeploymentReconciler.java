@@ -6,6 +6,7 @@ import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.PruningJob;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -29,7 +30,8 @@ import java.util.Set;
  * for its hardware class that a PruningJob offers it), then keeps a Deployment running {@code pollard serve} on that
  * model and a Service in front of it. Its spec is the user's (Git's): the decision lives in status.servedModel.
  */
-@ControllerConfiguration(name = InferenceDeploymentReconciler.NAME, fieldManager = Labels.OPERATOR)
+@ControllerConfiguration(name = InferenceDeploymentReconciler.NAME, fieldManager = Labels.OPERATOR,
+        informer = @Informer(itemStore = TrimmedCache.class))
 @Workflow(explicitInvocation = true, dependents = {
         @Dependent(name = "deployment", type = ServingDeployment.class),
         @Dependent(name = "service", type = ServingService.class)})
@@ -54,6 +56,7 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
         // PruningJobs that offer their results to a deployment (deployTo), so a new result is served without polling
         var offering = InformerEventSourceConfiguration.from(PruningJob.class, InferenceDeployment.class)
                 .withName("offering-pruningjobs")
+                .withItemStore(new TrimmedCache<>())
                 .withSecondaryToPrimaryMapper(pj -> pj.getSpec() == null || pj.getSpec().deployTo == null ? Set.of()
                         : Set.of(new ResourceID(pj.getSpec().deployTo, pj.getMetadata().getNamespace())))
                 .build();

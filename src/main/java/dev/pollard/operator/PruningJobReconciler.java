@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -35,7 +36,8 @@ import java.util.Set;
  * It never touches an InferenceDeployment: a deployment named in deployTo reads this job's results itself. Watches
  * HardwareClasses, its Jobs and their pods; only a running worker's progress is polled.
  */
-@ControllerConfiguration(name = PruningJobReconciler.NAME, fieldManager = Labels.OPERATOR)
+@ControllerConfiguration(name = PruningJobReconciler.NAME, fieldManager = Labels.OPERATOR,
+        informer = @Informer(itemStore = TrimmedCache.class))
 @Workflow(explicitInvocation = true, dependents = @Dependent(name = "worker", type = WorkerJob.class))
 // Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
 public class PruningJobReconciler implements Reconciler<PruningJob>, ConfigurableReconciler<PruningJob> {
@@ -62,6 +64,7 @@ public class PruningJobReconciler implements Reconciler<PruningJob>, Configurabl
         // the pods of runs, cached: read for progress and reports; a pod is then trusted only if its Job controls it
         var pods = InformerEventSourceConfiguration.from(Pod.class, PruningJob.class)
                 .withName("worker-pods")
+                .withItemStore(new TrimmedCache<>())
                 .withLabelSelector(Labels.COMPONENT + "=" + PruningRun.COMPONENT)
                 .withSecondaryToPrimaryMapper(pod -> {
                     String owner = pod.getMetadata().getLabels().get(PruningRun.JOB_LABEL);

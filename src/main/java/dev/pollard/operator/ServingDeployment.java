@@ -28,7 +28,8 @@ import java.util.List;
 import java.util.Map;
 
 /** The Deployment that serves an InferenceDeployment's model with {@code pollard serve}. */
-@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR))
+@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR,
+        itemStore = TrimmedCache.OfUpdatedDependents.class))
 public class ServingDeployment extends CRUDKubernetesDependentResource<Deployment, InferenceDeployment> {
     static final String COMPONENT = "serving";
     /** Only what the operator made is cached: not every Deployment and Service of the cluster. */

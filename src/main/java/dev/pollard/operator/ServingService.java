@@ -10,7 +10,8 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernete
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The ClusterIP Service in front of the serving pods. */
-@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR))
+@KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR,
+        itemStore = TrimmedCache.OfUpdatedDependents.class))
 public class ServingService extends CRUDKubernetesDependentResource<Service, InferenceDeployment> {
 
     public ServingService() {

@@ -16,7 +16,7 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
  * collected with its PruningJob. Its informer also holds the PruningJob's earlier runs, which the reconciler reads.
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Labels.COMPONENT + "=" + PruningRun.COMPONENT + ","
-        + Labels.MANAGED_BY + "=" + Labels.OPERATOR))
+        + Labels.MANAGED_BY + "=" + Labels.OPERATOR, itemStore = TrimmedCache.class))
 public class WorkerJob extends KubernetesDependentResource<Job, PruningJob>
         implements Creator<Job, PruningJob>, GarbageCollected<PruningJob> {
 

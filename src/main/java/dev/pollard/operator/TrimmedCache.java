@@ -1,0 +1,69 @@
+package dev.pollard.operator;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An informer's cache that keeps of each object only what the operator reads, so that its memory grows slowly with the
+ * number of runs (docs/results.md, "Operator at scale"). Dropped: managedFields (a nested map for every field each
+ * manager owns: at a thousand runs the largest part of the operator's heap), kubectl's client-side last-applied copy of
+ * the whole object, a worker pod's spec and a run Job's pod template. A dependent that JOSDK updates when it differs
+ * from its desired state keeps the operator's own managedFields entry ({@link OfUpdatedDependents}): JOSDK's
+ * server-side-apply matcher compares it with the desired state. Trimmed objects are never written back: every write the
+ * operator makes is a server-side apply of an object built afresh, or a delete by name.
+ */
+public class TrimmedCache<R extends HasMetadata> extends BasicItemStore<R> {
+    static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+    private final boolean keepOwnEntry;
+
+    public TrimmedCache() {
+        this(false);
+    }
+
+    private TrimmedCache(boolean keepOwnEntry) {
+        super(Cache::metaNamespaceKeyFunc);
+        this.keepOwnEntry = keepOwnEntry;
+    }
+
+    /** The cache of a dependent resource that is updated, not only created: keeps the operator's managedFields entry. */
+    public static class OfUpdatedDependents<R extends HasMetadata> extends TrimmedCache<R> {
+        public OfUpdatedDependents() {
+            super(true);
+        }
+    }
+
+    @Override
+    public R put(String key, R object) {
+        trim(object, keepOwnEntry);
+        return super.put(key, object);
+    }
+
+    static void trim(HasMetadata object, boolean keepOwnEntry) {
+        if (object instanceof Pod pod) {
+            pod.setSpec(null); // a worker pod's spec is its Job's template: the operator reads only the pod's status
+        } else if (object instanceof Job job && job.getSpec() != null) {
+            job.getSpec().setTemplate(null); // a run's Job is created once, never compared or updated: its pod template is not read
+        }
+        ObjectMeta meta = object.getMetadata();
+        if (meta == null) {
+            return;
+        }
+        if (meta.getManagedFields() != null && !meta.getManagedFields().isEmpty()) {
+            meta.setManagedFields(!keepOwnEntry ? null : List.copyOf(meta.getManagedFields().stream()
+                    .filter(entry -> Labels.OPERATOR.equals(entry.getManager())).toList()));
+        }
+        if (meta.getAnnotations() != null && meta.getAnnotations().containsKey(LAST_APPLIED)) {
+            Map<String, String> annotations = new LinkedHashMap<>(meta.getAnnotations());
+            annotations.remove(LAST_APPLIED);
+            meta.setAnnotations(annotations);
+        }
+    }
+}
