@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import org.jboss.logging.Logger;
@@ -34,12 +35,7 @@ public final class EventRecorder {
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         var events = client.v1().events().inNamespace(namespace);
         try {
-            Event existing = events.withName(name).get();
-            if (existing != null) {
-                events.withName(name).edit(e -> new EventBuilder(e).withCount(e.getCount() == null ? 2 : e.getCount() + 1)
-                        .withLastTimestamp(now).build());
-                return;
-            }
+            // most announcements are new: create first (one request), count up only when the name is taken
             events.resource(new EventBuilder()
                     .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
                     .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(about.getApiVersion())
@@ -52,9 +48,26 @@ public final class EventRecorder {
                     .withReportingComponent(COMPONENT)
                     .build()).create();
         } catch (KubernetesClientException e) {
-            // an Event is a courtesy; failing to write one (or losing a race to write it) must not fail the reconciliation
-            LOG.warnf("could not record event %s on %s: %s", reason, about.getMetadata().getName(), e.getMessage());
+            if (e.getCode() == 409) {
+                countAgain(events.withName(name), now, reason, about);
+            } else {
+                couldNotRecord(reason, about, e);
+            }
         }
+    }
+
+    private static void countAgain(Resource<Event> event, String now, Reason reason, HasMetadata about) {
+        try {
+            event.edit(e -> new EventBuilder(e).withCount(e.getCount() == null ? 2 : e.getCount() + 1)
+                    .withLastTimestamp(now).build());
+        } catch (KubernetesClientException e) {
+            couldNotRecord(reason, about, e);
+        }
+    }
+
+    /** An Event is a courtesy: failing to write one (or losing a race to write it) must not fail the reconciliation. */
+    private static void couldNotRecord(Reason reason, HasMetadata about, KubernetesClientException e) {
+        LOG.warnf("could not record event %s on %s: %s", reason, about.getMetadata().getName(), e.getMessage());
     }
 
     /** Deterministic: the same resource, reason and message name the same Event. */
