@@ -13,15 +13,18 @@
 # run by verb and resource (apiserver_request_total), who sends them, and the operator's requests per reconciliation
 # (operator_sdk_reconciliations_success_total); then the operator's heap, classes and threads (jcmd). Logs, the table
 # and jcmd's output stay in target/operator-scale/. The cluster and every process it started go on exit.
-#   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES]   (default 1000 10 4)
-# OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its 512 MiB memory
-# limit (1 GiB) as -XX:MaxRAM (what the JVM reads from the container) and the chart's javaOptions.
+#   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES] [DEPLOYMENTS]   (default 1000 10 4 COUNT)
+# DEPLOYMENTS: how many of the InferenceDeployments to create (0: PruningJobs alone).
+# OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its memory limit
+# (384 MiB) as -XX:MaxRAM (what the JVM reads from the container) and the chart's javaOptions; MALLOC_ARENA_MAX as the
+# chart sets it. POLLARD_APISERVER_FEATURE_GATES: the API server's feature gates (e2e/cluster.sh; default none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS--XX:MaxRAM=1g -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError}"
+OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS--XX:MaxRAM=384m -XX:MaxRAMPercentage=33 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -XX:+ExitOnOutOfMemoryError}"
 count="${1:-1000}"
 rate="${2:-10}"
 namespaces="${3:-4}"
+deployments="${4:-$count}"
 out="target/operator-scale"
 node="stand-in-node-1"
 
@@ -46,6 +49,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}"; done
+  cp "$work"/cluster/logs/*.log "$out/" 2>/dev/null || true
   e2e/cluster.sh down "$work/cluster" >/dev/null 2>&1 || true
   rm -rf "$work"
   exit "$status"
@@ -70,7 +74,7 @@ pids+=($!)
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 # shellcheck disable=SC2086 # OPERATOR_JAVA_OPTS is a list of JVM options
-QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
+MALLOC_ARENA_MAX=2 QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
   java ${OPERATOR_JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar operator >"$out/operator.log" 2>&1 &
 operator=$!
 pids+=("$operator")
@@ -87,13 +91,17 @@ for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do
 done
 started="$(date -u +%Y-%m-%dT%H:%MZ)"
 status=0
-java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --rate "$rate" --namespaces "$namespaces" \
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --inference-deployments "$deployments" --rate "$rate" --namespaces "$namespaces" \
   --operator-pid "$operator" --operator-metrics "http://127.0.0.1:$port/q/metrics" --out "$out" \
   --clock-ticks "$(getconf CLK_TCK)" --processes "$processes" 2>"$out/bench.log" || status=$?
 
+# the control plane's own view of the run: request latencies (apiserver_request_duration_seconds), etcd's disk syncs
+"$kubectl" get --raw /metrics >"$out/apiserver-metrics.txt" 2>/dev/null || true
+curl -s "http://127.0.0.1:$(sed -n 's/^etcd_port=//p' "$work/cluster/ports")/metrics" >"$out/etcd-metrics.txt" || true
 # where the operator's memory and threads are, after the run (GC.class_histogram collects first: its total is the live set)
 jcmd "$operator" GC.heap_info >"$out/heap-info.txt" 2>&1 || true
 jcmd "$operator" VM.metaspace summary >"$out/metaspace.txt" 2>&1 || true
+jcmd "$operator" VM.native_memory summary >"$out/native-memory.txt" 2>&1 || true  # with -XX:NativeMemoryTracking=summary
 jcmd "$operator" Thread.print >"$out/threads.txt" 2>&1 || true
 jcmd "$operator" GC.class_histogram >"$out/class-histogram.txt" 2>&1 || true
 live="$(awk '/^Total/ {printf "%.0f MB in %d objects", $3/1048576, $2}' "$out/class-histogram.txt")"
@@ -117,7 +125,7 @@ threads="$(grep -c '^"' "$out/threads.txt" || true)"
   echo "On $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/^Mem:/ {print $2}') GiB," \
     "$(java -version 2>&1 | head -1), Kubernetes $(basename "$(dirname "$kubectl")" | cut -d- -f1), started $started;" \
     "load average ${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg) after." \
-    "Command: bench/operator-scale.sh $count $rate $namespaces${OPERATOR_JAVA_OPTS:+ (OPERATOR_JAVA_OPTS=$OPERATOR_JAVA_OPTS)}"
+    "Command: bench/operator-scale.sh $count $rate $namespaces $deployments${OPERATOR_JAVA_OPTS:+ (OPERATOR_JAVA_OPTS=$OPERATOR_JAVA_OPTS)}"
 } | tee -a "$out/table.md"
 grep -c -E ' (WARN|ERROR) ' "$out/operator.log" | xargs printf 'Operator log: %s WARN/ERROR lines (target/operator-scale/operator.log).\n' \
   | tee -a "$out/table.md" || true
