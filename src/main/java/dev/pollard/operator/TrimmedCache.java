@@ -16,8 +16,8 @@ import java.util.Map;
  * manager owns: at a thousand runs the largest part of the operator's heap), kubectl's client-side last-applied copy of
  * the whole object, a worker pod's spec and a run Job's pod template. A dependent that JOSDK updates when it differs
  * from its desired state keeps the operator's own managedFields entry ({@link OfUpdatedDependents}): JOSDK's
- * server-side-apply matcher compares it with the desired state. Trimmed objects are never written back: every write the
- * operator makes is a server-side apply of an object built afresh, or a delete by name.
+ * server-side-apply matcher compares it with the desired state. Trimmed objects are never written back: the operator
+ * writes by server-side apply of objects built afresh, JSON patches of named fields and deletes by name.
  */
 public class TrimmedCache<R extends HasMetadata> extends BasicItemStore<R> {
     static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
