@@ -21,6 +21,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -28,18 +29,17 @@ import java.util.Set;
 /**
  * Serves an InferenceDeployment: decides which model it serves (its source, or the newest pruned result of that source
  * for its hardware class that a PruningJob offers it), then keeps a Deployment running {@code pollard serve} on that
- * model and a Service in front of it. Its spec is the user's (Git's): the decision lives in status.servedModel.
+ * model and a Service in front of it (written off the reconciliation threads: {@link ServingService}). Its spec is the user's (Git's): the decision lives in status.servedModel.
  */
 @ControllerConfiguration(name = InferenceDeploymentReconciler.NAME, fieldManager = Labels.OPERATOR,
         informer = @Informer(itemStore = TrimmedCache.class))
-@Workflow(explicitInvocation = true, dependents = {
-        @Dependent(name = "deployment", type = ServingDeployment.class),
-        @Dependent(name = "service", type = ServingService.class)})
+@Workflow(explicitInvocation = true, dependents = @Dependent(name = "deployment", type = ServingDeployment.class))
 // Reconciler named as well: JOSDK reads the resource type from the Reconciler interface the class itself lists
 public class InferenceDeploymentReconciler implements Reconciler<InferenceDeployment>, ConfigurableReconciler<InferenceDeployment> {
     public static final String NAME = "inferencedeployment";
 
     private final OperatorSettings settings;
+    private ServingService services;
 
     @Inject
     public InferenceDeploymentReconciler(OperatorSettings settings) {
@@ -60,9 +60,12 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
                 .withSecondaryToPrimaryMapper(pj -> pj.getSpec() == null || pj.getSpec().deployTo == null ? Set.of()
                         : Set.of(new ResourceID(pj.getSpec().deployTo, pj.getMetadata().getNamespace())))
                 .build();
-        return List.of(HardwareClassWatch.create(context, InferenceDeployment.class,
-                infd -> infd.getSpec() == null ? null : infd.getSpec().hardwareClass),
-                new InformerEventSource<>(offering, context));
+        services = new ServingService(context);
+        List<EventSource<?, InferenceDeployment>> sources = new ArrayList<>(services.eventSources());
+        sources.add(HardwareClassWatch.create(context, InferenceDeployment.class,
+                infd -> infd.getSpec() == null ? null : infd.getSpec().hardwareClass));
+        sources.add(new InformerEventSource<>(offering, context));
+        return sources;
     }
 
     @Override
@@ -88,6 +91,7 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
         dependents.put(OperatorSettings.class, settings);
         dependents.put(InferenceDeploymentStatus.Model.class, chosen);
         dependents.reconcileManagedWorkflow();
+        services.reconcile(infd, context);
         InferenceDeploymentStatus next = status.serving(chosen, context.getSecondaryResource(Deployment.class));
         if (status.servedModelChanged(next)) {
             EventRecorder.record(context.getClient(), infd, Reason.ServedModelChanged, "every replica serves "

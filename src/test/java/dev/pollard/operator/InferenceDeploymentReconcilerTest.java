@@ -23,12 +23,17 @@ import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.javaoperatorsdk.operator.Operator;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The InferenceDeployment reconciler against a real kube-apiserver (no kubelet here: readiness is reported by hand). */
 class InferenceDeploymentReconcilerTest {
@@ -36,6 +41,8 @@ class InferenceDeploymentReconcilerTest {
     /** The operator's own client, which notes every request it sends ("PATCH /apis/..."). */
     private static KubernetesClient operatorClient;
     private static final Queue<String> operatorRequests = new ConcurrentLinkedQueue<>();
+    /** Namespaces whose Service writes the operator's client holds, the way a busy API server does, until released. */
+    private static final Map<String, CountDownLatch> heldServiceWrites = new ConcurrentHashMap<>();
     private static Operator operator;
     private static String hardwareClass;
 
@@ -52,7 +59,17 @@ class InferenceDeploymentReconcilerTest {
                 .withHttpClientBuilderConsumer(http -> http.addOrReplaceInterceptor("requests", new Interceptor() {
                     @Override
                     public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-                        operatorRequests.add(request.method() + " " + request.uri().getPath());
+                        String path = request.uri().getPath();
+                        operatorRequests.add(request.method() + " " + path);
+                        heldServiceWrites.forEach((namespace, release) -> {
+                            if (!request.method().equals("GET") && path.startsWith("/api/v1/namespaces/" + namespace + "/services")) {
+                                try {
+                                    release.await();
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                        });
                     }
                 })).build();
         operator = new Operator(o -> o.withKubernetesClient(operatorClient).withCloseClientOnStop(false));
@@ -130,6 +147,26 @@ class InferenceDeploymentReconcilerTest {
         // a desired state the API server fills in differently (a defaulted field) never matched, and was applied each time
         assertThat(operatorRequests).filteredOn(
                 ("PATCH /apis/apps/v1/namespaces/" + namespace + "/deployments/fashion-cnn")::equals).hasSize(1);
+    }
+
+    @Test
+    void aServiceTheApiServerIsSlowToWriteHoldsNoReconciliation() {
+        String namespace = RealApiServer.newNamespace(client, "slow-service");
+        CountDownLatch release = new CountDownLatch(1);
+        heldServiceWrites.put(namespace, release);
+        try {
+            client.resource(example(namespace)).create();
+            // the reconciliation ends while the Service is still being written: its Deployment and status are there
+            rolledOut(namespace);
+            await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));
+            assertThat(client.services().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
+        } finally {
+            release.countDown();
+            heldServiceWrites.remove(namespace);
+        }
+        await().atMost(REACTION).until(() -> client.services().inNamespace(namespace).withName("fashion-cnn").get() != null);
+        assertThat(operatorRequests).filteredOn(
+                ("PATCH /api/v1/namespaces/" + namespace + "/services/fashion-cnn")::equals).hasSize(1);
     }
 
     @Test
@@ -287,10 +324,11 @@ class InferenceDeploymentReconcilerTest {
         assertThat(client.apps().deployments().inNamespace(classless).withName("fashion-cnn").get()).isNull();
     }
 
-    @Test
-    void aRefusedDeploymentWriteIsRetriedUntilServingStarts() {
-        String namespace = RealApiServer.newNamespace(client, "serve-refused");
-        // an admission policy that refuses every Deployment in the namespace: a fault of the API server's, for a while
+    @ParameterizedTest
+    @CsvSource({"apps, deployments", "'', services"})
+    void aRefusedWriteIsRetriedUntilServingStarts(String group, String resource) {
+        String namespace = RealApiServer.newNamespace(client, "refused-" + resource);
+        // an admission policy that refuses every write of the kind in the namespace: a fault of the API server's, for a while
         var policy = client.resource(client.getKubernetesSerialization().unmarshal("""
                 apiVersion: admissionregistration.k8s.io/v1
                 kind: ValidatingAdmissionPolicy
@@ -299,10 +337,10 @@ class InferenceDeploymentReconcilerTest {
                   failurePolicy: Fail
                   matchConstraints:
                     resourceRules:
-                    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+                    - {apiGroups: ["%2$s"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [%3$s]}
                   validations:
-                  - {expression: "false", message: "deployments are frozen in %1$s"}
-                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
+                  - {expression: "false", message: "%3$s are frozen in %1$s"}
+                """.formatted(namespace, group, resource), io.fabric8.kubernetes.api.model.HasMetadata.class));
         policy.create();
         var binding = client.resource(client.getKubernetesSerialization().unmarshal("""
                 apiVersion: admissionregistration.k8s.io/v1
@@ -317,13 +355,13 @@ class InferenceDeploymentReconcilerTest {
                 """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
         binding.create();
         try {
-            // the API server applies a new policy a moment later: wait until it refuses a Deployment
-            await().atMost(REACTION).until(() -> deploymentRefused(namespace));
+            // the API server applies a new policy a moment later: wait until it refuses a write
+            await().atMost(REACTION).until(() -> refused(namespace, resource));
             client.resource(example(namespace)).create();
             await().atMost(REACTION).untilAsserted(() -> {
                 Condition ready = ready(namespace);
                 assertThat(ready.getReason()).isEqualTo(Reason.ReconcileError.name());
-                assertThat(ready.getMessage()).contains("deployments are frozen in " + namespace).endsWith("(retrying)");
+                assertThat(ready.getMessage()).contains(resource + " are frozen in " + namespace).endsWith("(retrying)");
             });
         } finally {
             binding.delete();
@@ -331,18 +369,22 @@ class InferenceDeploymentReconcilerTest {
         }
         rolledOut(namespace);
         await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));
+        await().atMost(REACTION).until(() -> client.services().inNamespace(namespace).withName("fashion-cnn").get() != null);
     }
 
-    private static boolean deploymentRefused(String namespace) {
-        var probe = new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder().withNewMetadata().withName("probe")
-                .withNamespace(namespace).endMetadata().withNewSpec().withNewSelector().addToMatchLabels("app", "probe")
-                .endSelector().withNewTemplate().withNewMetadata().addToLabels("app", "probe").endMetadata().withNewSpec()
-                .addNewContainer().withName("c").withImage("probe").endContainer().endSpec().endTemplate().endSpec().build();
+    private static boolean refused(String namespace, String resource) {
+        io.fabric8.kubernetes.api.model.HasMetadata probe = resource.equals("services")
+                ? new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName("probe")
+                        .withNamespace(namespace).endMetadata().withNewSpec().addNewPort().withPort(80).endPort().endSpec().build()
+                : new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder().withNewMetadata().withName("probe")
+                        .withNamespace(namespace).endMetadata().withNewSpec().withNewSelector().addToMatchLabels("app", "probe")
+                        .endSelector().withNewTemplate().withNewMetadata().addToLabels("app", "probe").endMetadata().withNewSpec()
+                        .addNewContainer().withName("c").withImage("probe").endContainer().endSpec().endTemplate().endSpec().build();
         try {
             client.resource(probe).dryRun().create();
             return false;
         } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-            return e.getMessage().contains("deployments are frozen");
+            return e.getMessage().contains(resource + " are frozen");
         }
     }
 

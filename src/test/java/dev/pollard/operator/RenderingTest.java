@@ -172,7 +172,7 @@ class RenderingTest {
     void theServiceSelectsTheServingPodsOnTheRuntimesPort() {
         InferenceDeployment infd = example("examples/inferencedeployment.yaml", InferenceDeployment.class);
         infd.getMetadata().setNamespace("team-a");
-        Service service = new ServingService().desired(infd, null);
+        Service service = ServingService.desired(infd);
         assertThat(service.getSpec().getSelector()).isEqualTo(Labels.selector(infd, ServingDeployment.COMPONENT));
         assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getPort()).isEqualTo(8080);
