@@ -56,7 +56,7 @@ public class InferenceDeploymentReconciler implements Reconciler<InferenceDeploy
         // PruningJobs that offer their results to a deployment (deployTo), so a new result is served without polling
         var offering = InformerEventSourceConfiguration.from(PruningJob.class, InferenceDeployment.class)
                 .withName("offering-pruningjobs")
-                .withItemStore(new TrimmedCache<>())
+                .withItemStore(new TrimmedCache<PruningJob>(ServedModels::keepOnlyTheOffer))
                 .withSecondaryToPrimaryMapper(pj -> pj.getSpec() == null || pj.getSpec().deployTo == null ? Set.of()
                         : Set.of(new ResourceID(pj.getSpec().deployTo, pj.getMetadata().getNamespace())))
                 .build();

@@ -4,6 +4,7 @@ import dev.pollard.api.InferenceDeployment;
 import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.Patterns;
 import dev.pollard.api.PruningJob;
+import dev.pollard.api.PruningJobSpec;
 import dev.pollard.api.PruningJobStatus;
 import java.util.Collection;
 import java.util.Comparator;
@@ -49,6 +50,24 @@ final class ServedModels {
         model.hardwareClass = newest.get().result().hardwareClass;
         model.sourceSha256 = spec.model.sha256;
         return model;
+    }
+
+    /**
+     * Cuts a PruningJob to what {@link #choose} reads of it: its name, the deployment it offers its results to and
+     * those results. The InferenceDeployment controller caches every PruningJob; this keeps a run's status (up to
+     * 50 iterations, conditions, metrics) out of that second copy.
+     */
+    static void keepOnlyTheOffer(PruningJob pj) {
+        PruningJobSpec offer = new PruningJobSpec();
+        offer.deployTo = pj.getSpec() == null ? null : pj.getSpec().deployTo;
+        PruningJobStatus results = null;
+        if (offer.deployTo != null && pj.getStatus() != null) {
+            results = new PruningJobStatus();
+            results.conditions = null;
+            results.resultsByHardware = pj.getStatus().resultsByHardware;
+        }
+        pj.setSpec(offer);
+        pj.setStatus(results);
     }
 
     static InferenceDeploymentStatus.Model source(InferenceDeployment infd) {

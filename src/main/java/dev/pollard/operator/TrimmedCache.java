@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * An informer's cache that keeps of each object only what the operator reads, so that its memory grows slowly with the
@@ -17,32 +18,42 @@ import java.util.Map;
  * the whole object, a worker pod's spec and a run Job's pod template. A dependent that JOSDK updates when it differs
  * from its desired state keeps the operator's own managedFields entry ({@link OfUpdatedDependents}): JOSDK's
  * server-side-apply matcher compares it with the desired state. Trimmed objects are never written back: the operator
- * writes by server-side apply of objects built afresh, JSON patches of named fields and deletes by name.
+ * writes objects built afresh (server-side apply, or a POST), JSON patches of named fields and deletes by name.
  */
 public class TrimmedCache<R extends HasMetadata> extends BasicItemStore<R> {
     static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
     private final boolean keepOwnEntry;
+    private final Consumer<R> keepOnly;
 
     public TrimmedCache() {
-        this(false);
+        this(false, r -> {
+        });
     }
 
-    private TrimmedCache(boolean keepOwnEntry) {
+    /** @param keepOnly cuts each object further to what the cache's one reader reads of it */
+    public TrimmedCache(Consumer<R> keepOnly) {
+        this(false, keepOnly);
+    }
+
+    private TrimmedCache(boolean keepOwnEntry, Consumer<R> keepOnly) {
         super(Cache::metaNamespaceKeyFunc);
         this.keepOwnEntry = keepOwnEntry;
+        this.keepOnly = keepOnly;
     }
 
     /** The cache of a dependent resource that is updated, not only created: keeps the operator's managedFields entry. */
     public static class OfUpdatedDependents<R extends HasMetadata> extends TrimmedCache<R> {
         public OfUpdatedDependents() {
-            super(true);
+            super(true, r -> {
+            });
         }
     }
 
     @Override
     public R put(String key, R object) {
         trim(object, keepOwnEntry);
+        keepOnly.accept(object);
         return super.put(key, object);
     }
 

@@ -479,6 +479,12 @@ public final class OperatorScaleBench {
     }
 
     /** Sum of a series' samples whose labels include {@code label=value} (all of them when label is null). */
+    private static double metricMax(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
+        return metrics.getOrDefault(series, Map.of()).entrySet().stream()
+                .filter(e -> value.equals(labels(e.getKey()).get(label)))
+                .mapToDouble(Map.Entry::getValue).max().orElse(0);
+    }
+
     private static double sum(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
         return metrics.getOrDefault(series, Map.of()).entrySet().stream()
                 .filter(e -> label == null || value.equals(labels(e.getKey()).get(label)))
@@ -803,6 +809,15 @@ public final class OperatorScaleBench {
         out.append(String.format(Locale.ROOT, "| CPU time during the run (utime + stime) | %.1f s | |%n", cpuAfter - cpuBefore));
         out.append(String.format(Locale.ROOT, "| CPU time since the operator started | %.1f s | |%n", cpuAfter));
         out.append(String.format(Locale.ROOT, "| threads at the end | %d | |%n", sampler.threads()));
+        // a heap too small for what the caches hold shows as full collections, each a pause of every thread
+        for (String[] gc : new String[][] {{"end of major GC", "full"}, {"end of minor GC", "young"}}) {
+            String pause = "jvm_gc_pause_seconds";
+            double pauses = sum(opAfter, pause + "_count", "action", gc[0]) - sum(opBefore, pause + "_count", "action", gc[0]);
+            double paused = sum(opAfter, pause + "_sum", "action", gc[0]) - sum(opBefore, pause + "_sum", "action", gc[0]);
+            out.append(String.format(Locale.ROOT, "| %s collections during the run: count / paused in all / longest pause "
+                    + "of the last minutes (Micrometer's rolling max) | %.0f / %.1f s / %.0f ms | |%n", gc[1], pauses, paused,
+                    1000 * metricMax(opAfter, pause + "_max", "action", gc[0])));
+        }
         out.append(String.format(Locale.ROOT, "| TCP connections to the API server: open at the end / at most at once / "
                 + "opened in all (distinct local ports seen, sampled every 0.5 s: a lower bound) | %d / %d / %d | |%n",
                 sampler.apiConnectionsOpen.get(), sampler.apiConnectionsMax.get(), sampler.apiConnections.size()));

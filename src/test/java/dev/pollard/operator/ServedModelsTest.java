@@ -46,6 +46,22 @@ class ServedModelsTest {
     }
 
     @Test
+    void aPruningJobCutToItsOfferIsChosenAlike() {
+        PruningJob full = offering("a", "fashion-cnn", result(SOURCE, "h100", "a".repeat(64), "2026-12-01T10:00:00Z"));
+        full.getStatus().iterations = List.of(new PruningJobStatus.Iteration());
+        PruningJob cut = Serialization.clone(full);
+        ServedModels.keepOnlyTheOffer(cut);
+        PruningJob notOffering = offering("b", null, result(SOURCE, "h100", "b".repeat(64), "2026-12-02T10:00:00Z"));
+        ServedModels.keepOnlyTheOffer(notOffering);
+
+        assertThat(cut.getStatus().iterations).isNull();
+        assertThat(cut.getSpec().model).isNull();
+        assertThat(notOffering.getStatus()).isNull();
+        assertThat(ServedModels.choose(deployment(), List.of(cut, notOffering)))
+                .usingRecursiveComparison().isEqualTo(ServedModels.choose(deployment(), List.of(full)));
+    }
+
+    @Test
     void withoutAnOfferTheSourceIsServed() {
         var served = ServedModels.choose(deployment(), List.of());
         assertThat(served.origin).isEqualTo("Source");
