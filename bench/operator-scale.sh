@@ -20,7 +20,7 @@
 # chart sets it. POLLARD_APISERVER_FEATURE_GATES: the API server's feature gates (e2e/cluster.sh; default none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS--XX:MaxRAM=384m -XX:MaxRAMPercentage=33 -XX:NewRatio=4 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -XX:+ExitOnOutOfMemoryError}"
+OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS--XX:MaxRAM=384m -XX:MaxRAMPercentage=33 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -XX:+ExitOnOutOfMemoryError}"
 count="${1:-1000}"
 rate="${2:-10}"
 namespaces="${3:-4}"
