@@ -60,6 +60,11 @@ public final class GraphExecutor implements AutoCloseable {
         return trainable;
     }
 
+    /** The BatchNorm running statistics, which a forward pass in training mode moves towards its batch's. */
+    public Map<String, NDArray> runningStatistics() {
+        return statistics;
+    }
+
     /** Current values of the trainable weights and the BatchNorm running statistics, to write back into the model. */
     public Map<String, float[]> weights() {
         Map<String, float[]> out = new LinkedHashMap<>();

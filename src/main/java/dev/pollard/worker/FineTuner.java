@@ -47,6 +47,7 @@ public final class FineTuner {
         int cursor = 0;
         double recent = 0;
         int counted = 0;
+        int skipped = 0;
         try (NDManager state = NDManager.newBaseManager("PyTorch")) {
             weights.forEach((name, w) -> {
                 m.put(name, state.zeros(w.getShape()));
@@ -65,29 +66,25 @@ public final class FineTuner {
                     arrays.suppressNotUsedWarning();
                     NDArray x = scope.create(b.features(), shape(b));
                     NDArray y = scope.create(b.labels());
+                    Map<String, float[]> statistics = new HashMap<>();
+                    executor.runningStatistics().forEach((name, a) -> statistics.put(name, a.toFloatArray()));
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray logits = executor.forward(scope, Map.of(input, x), true).get(0);
                         NDArray l = crossEntropy(logits, y);
                         gc.backward(l);
                         loss = l.getFloat();
                     }
-                    double correction1 = 1 - Math.pow(BETA1, step);
-                    double correction2 = 1 - Math.pow(BETA2, step);
-                    for (var e : weights.entrySet()) {
-                        NDArray w = e.getValue();
-                        NDArray g = w.getGradient().add(w.mul((float) settings.weightDecay()));
-                        NDArray mt = m.get(e.getKey());
-                        NDArray vt = v.get(e.getKey());
-                        mt.muli((float) BETA1).addi(g.mul((float) (1 - BETA1)));
-                        vt.muli((float) BETA2).addi(g.square().mul((float) (1 - BETA2)));
-                        NDArray update = mt.div((float) correction1)
-                                .div(vt.div((float) correction2).sqrt().add((float) EPSILON))
-                                .mul((float) (settings.learningRate() * schedule(step, settings.steps())));
-                        w.subi(update);
-                        w.getGradient().muli(0); // PyTorch accumulates gradients across backward passes
+                    if (!finite(loss, weights)) {
+                        // one batch whose gradient overflowed would turn every weight into NaN for good: skip it,
+                        // the BatchNorm statistics it moved included
+                        weights.values().forEach(w -> clear(w.getGradient()));
+                        executor.runningStatistics().forEach((name, a) -> a.set(statistics.get(name)));
+                        skipped++;
+                    } else {
+                        adam(weights, m, v, settings, step);
                     }
                 }
-                if (step > settings.steps() - 20) {
+                if (step > settings.steps() - 20 && Double.isFinite(loss)) {
                     recent += loss;
                     counted++;
                 }
@@ -97,7 +94,30 @@ public final class FineTuner {
             }
         }
         weights.values().forEach(w -> w.setRequiresGradient(false));
+        if (skipped > 0) {
+            System.err.printf("fine-tuning skipped %d of %d steps: their gradient was not finite%n", skipped, settings.steps());
+        }
         return counted == 0 ? Double.NaN : recent / counted;
+    }
+
+    /** One step of Adam with L2 weight decay; clears the gradients it used. */
+    private static void adam(Map<String, NDArray> weights, Map<String, NDArray> m, Map<String, NDArray> v, Settings settings,
+            int step) {
+        double correction1 = 1 - Math.pow(BETA1, step);
+        double correction2 = 1 - Math.pow(BETA2, step);
+        for (var e : weights.entrySet()) {
+            NDArray w = e.getValue();
+            NDArray g = w.getGradient().add(w.mul((float) settings.weightDecay()));
+            NDArray mt = m.get(e.getKey());
+            NDArray vt = v.get(e.getKey());
+            mt.muli((float) BETA1).addi(g.mul((float) (1 - BETA1)));
+            vt.muli((float) BETA2).addi(g.square().mul((float) (1 - BETA2)));
+            NDArray update = mt.div((float) correction1)
+                    .div(vt.div((float) correction2).sqrt().add((float) EPSILON))
+                    .mul((float) (settings.learningRate() * schedule(step, settings.steps())));
+            w.subi(update);
+            w.getGradient().muli(0); // PyTorch accumulates gradients across backward passes
+        }
     }
 
     /**
@@ -113,6 +133,16 @@ public final class FineTuner {
             return (double) step / warm;
         }
         return 0.5 * (1 + Math.cos(Math.PI * (step - warm) / (steps - warm)));
+    }
+
+    private static boolean finite(double loss, Map<String, NDArray> weights) {
+        return Double.isFinite(loss) && weights.values().stream().allMatch(w -> Float.isFinite(w.getGradient().sum().getFloat()));
+    }
+
+    /** Zeroes a gradient in place, also where it holds NaN or infinity (which a multiplication by 0 keeps). */
+    private static void clear(NDArray gradient) {
+        gradient.set(gradient.isNaN().logicalOr(gradient.isInfinite()), 0f);
+        gradient.muli(0);
     }
 
     /** Top-1 accuracy on a dataset, in batches. */

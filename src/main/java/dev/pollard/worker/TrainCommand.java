@@ -12,12 +12,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code pollard train}: trains one of Pollard's CNNs from scratch, in Java, and writes it as ONNX. */
-@Command(name = "train", description = "Train a CNN from scratch on an image dataset (DJL, PyTorch engine, CPU) and write "
-        + "it as ONNX.")
+/** {@code pollard train}: trains one of Pollard's networks from scratch, in Java, and writes it as ONNX. */
+@Command(name = "train", description = "Train a network from scratch on an image dataset (DJL, PyTorch engine, CPU) and "
+        + "write it as ONNX.")
 public class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--arch", defaultValue = "small", description = "small or vgg (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "small", description = "small or vgg (CNNs), resnet (ResNet-20: BasicBlocks, projection "
+            + "shortcuts) or vit (vision transformer: 4 blocks of 4 heads) (default: ${DEFAULT-VALUE}).")
     String arch;
 
     @Option(names = "--dataset", description = "Dataset location (default: Debian's Fashion-MNIST, "

@@ -3,6 +3,7 @@ package dev.pollard.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.pollard.data.Dataset;
 import dev.pollard.data.Datasets;
 import dev.pollard.graph.GraphExecutor;
 import dev.pollard.graph.OnnxModel;
@@ -26,6 +27,28 @@ class FineTunerTest {
             assertThat(after).isGreaterThan(0.7);
             OnnxModel trained = Surgery.withWeights(model, executor.weights());
             assertThat(OrtEvaluation.accuracy(trained, test, 500)).isCloseTo(after, within(0.005));
+        }
+    }
+
+    /** A batch whose loss or gradient is not finite is skipped, not let into every weight for good. */
+    @Test
+    void aStepWhoseGradientIsNotFiniteIsSkipped() {
+        Datasets.Splits splits = Datasets.load(Path.of("/usr/share/datasets/fashion-mnist"), "idx");
+        Dataset some = splits.train().slice(0, 256);
+        float[] poisoned = some.features().clone();
+        java.util.Arrays.fill(poisoned, 0, 28 * 28, Float.POSITIVE_INFINITY); // one image of infinities
+        Dataset bad = new Dataset(poisoned, some.labels(), some.sampleShape());
+        OnnxModel model = OnnxModel.of(Architectures.build("small", 1), "small");
+        try (GraphExecutor executor = new GraphExecutor(model)) {
+            // batches of 256 from 256 samples: every step holds the poisoned image
+            FineTuner.train(executor, "image", bad, new FineTuner.Settings(1e-3, 256, 1e-4, 3, 1), null);
+            executor.weights().forEach((name, w) -> {
+                for (float f : w) {
+                    assertThat(f).as(name).isFinite();
+                }
+            });
+            FineTuner.train(executor, "image", some, new FineTuner.Settings(1e-3, 256, 1e-4, 3, 1), null);
+            assertThat(FineTuner.accuracy(executor, "image", splits.test().slice(0, 500), 500)).isGreaterThan(0.2);
         }
     }
 
