@@ -29,7 +29,8 @@ import java.util.Set;
 /**
  * Serves an InferenceDeployment: decides which model it serves (its source, or the newest pruned result of that source
  * for its hardware class that a PruningJob offers it), then keeps a Deployment running {@code pollard serve} on that
- * model and a Service in front of it (written off the reconciliation threads: {@link ServingService}). Its spec is the user's (Git's): the decision lives in status.servedModel.
+ * model and a Service in front of it (written off the reconciliation threads: {@link ServingService}). Its spec is
+ * the user's (Git's): the decision lives in status.servedModel.
  */
 @ControllerConfiguration(name = InferenceDeploymentReconciler.NAME, fieldManager = Labels.OPERATOR,
         informer = @Informer(itemStore = TrimmedCache.class))
