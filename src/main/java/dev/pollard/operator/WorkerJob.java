@@ -18,8 +18,8 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
  * Created with a POST, not a server-side apply: nothing is ever applied to it again, and the API server takes about
  * three times as long to apply an object of this size as to create it (docs/results.md, "Operator at scale").
  */
-@KubernetesDependent(useSSA = BooleanWithUndefined.FALSE, informer = @Informer(labelSelector = Labels.COMPONENT + "=" + PruningRun.COMPONENT + ","
-        + Labels.MANAGED_BY + "=" + Labels.OPERATOR, itemStore = TrimmedCache.class))
+@KubernetesDependent(useSSA = BooleanWithUndefined.FALSE, informer = @Informer(labelSelector = Labels.COMPONENT + "="
+        + PruningRun.COMPONENT + "," + Labels.MANAGED_BY + "=" + Labels.OPERATOR, itemStore = TrimmedCache.class))
 public class WorkerJob extends KubernetesDependentResource<Job, PruningJob>
         implements Creator<Job, PruningJob>, GarbageCollected<PruningJob> {
 

@@ -479,16 +479,20 @@ public final class OperatorScaleBench {
     }
 
     /** Sum of a series' samples whose labels include {@code label=value} (all of them when label is null). */
-    private static double metricMax(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
-        return metrics.getOrDefault(series, Map.of()).entrySet().stream()
-                .filter(e -> value.equals(labels(e.getKey()).get(label)))
-                .mapToDouble(Map.Entry::getValue).max().orElse(0);
+    private static double sum(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
+        return samples(metrics, series, label, value).sum();
     }
 
-    private static double sum(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
+    private static double metricMax(Map<String, Map<String, Double>> metrics, String series, String label, String value) {
+        return samples(metrics, series, label, value).max().orElse(0);
+    }
+
+    /** The values of a series, of every sample or of those whose label has the value. */
+    private static java.util.stream.DoubleStream samples(Map<String, Map<String, Double>> metrics, String series,
+            String label, String value) {
         return metrics.getOrDefault(series, Map.of()).entrySet().stream()
                 .filter(e -> label == null || value.equals(labels(e.getKey()).get(label)))
-                .mapToDouble(Map.Entry::getValue).sum();
+                .mapToDouble(Map.Entry::getValue);
     }
 
     /**
