@@ -1,5 +1,6 @@
 package dev.pollard.operator;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.HardwareClassSpec;
 import dev.pollard.api.InferenceDeployment;
@@ -20,6 +21,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.Matcher;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import java.util.ArrayList;
@@ -29,7 +31,7 @@ import java.util.Map;
 
 /** The Deployment that serves an InferenceDeployment's model with {@code pollard serve}. */
 @KubernetesDependent(informer = @Informer(labelSelector = ServingDeployment.INFORMER_SELECTOR,
-        itemStore = TrimmedCache.OfUpdatedDependents.class))
+        itemStore = TrimmedCache.class))
 public class ServingDeployment extends CRUDKubernetesDependentResource<Deployment, InferenceDeployment> {
     static final String COMPONENT = "serving";
     /** Only what the operator made is cached: not every Deployment and Service of the cluster. */
@@ -47,6 +49,63 @@ public class ServingDeployment extends CRUDKubernetesDependentResource<Deploymen
         var decided = context.managedWorkflowAndDependentResourceContext();
         return render(infd, decided.getMandatory(InferenceDeploymentStatus.Model.class, InferenceDeploymentStatus.Model.class),
                 hardware, decided.getMandatory(OperatorSettings.class, OperatorSettings.class));
+    }
+
+    /**
+     * Whether the Deployment holds everything the operator sets, with the same values; what the API server and other
+     * controllers add (defaults, status, their own labels) does not count. JOSDK's server-side-apply matcher answers
+     * the same from the operator's managedFields entry, but that entry is a map per field: kept for a thousand
+     * Deployments it was most of the operator's heap (docs/results.md, "Operator at scale"), and the cache now keeps
+     * no managedFields at all.
+     */
+    @Override
+    public Matcher.Result<Deployment> match(Deployment actual, Deployment desired, InferenceDeployment primary,
+            Context<InferenceDeployment> context) {
+        var json = context.getClient().getKubernetesSerialization();
+        return Matcher.Result.computed(holds(json.convertValue(actual, JsonNode.class), json.convertValue(desired, JsonNode.class)),
+                desired);
+    }
+
+    static boolean holds(JsonNode actual, JsonNode desired) {
+        JsonNode metadata = desired.path("metadata");
+        return contains(actual.path("metadata").path("labels"), metadata.path("labels"))
+                && contains(actual.path("metadata").path("annotations"), metadata.path("annotations"))
+                && contains(actual.path("spec"), desired.path("spec"));
+    }
+
+    /**
+     * Every field of {@code wanted} is in {@code node} with a value that contains it; a list contains a list of the same
+     * length whose elements each contain the wanted one's (a removed argument is a change, a defaulted field in an
+     * element is not).
+     */
+    private static boolean contains(JsonNode node, JsonNode wanted) {
+        if (wanted.isMissingNode()) {
+            return true;
+        }
+        if (wanted.isObject()) {
+            if (!node.isObject()) {
+                return false;
+            }
+            for (var fields = wanted.fields(); fields.hasNext(); ) {
+                var field = fields.next();
+                if (!contains(node.path(field.getKey()), field.getValue())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (wanted.isArray()) {
+            if (!node.isArray() || node.size() != wanted.size()) {
+                return false;
+            }
+            for (int i = 0; i < wanted.size(); i++) {
+                if (!contains(node.get(i), wanted.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return wanted.equals(node);
     }
 
     /** @param served the model the reconciler decided to serve: the source, or a pruned result of it */

@@ -3,8 +3,11 @@ package dev.pollard.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pollard.api.HardwareClass;
 import dev.pollard.api.InferenceDeployment;
+import dev.pollard.api.InferenceDeploymentSpec;
 import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobSpec;
@@ -166,6 +169,35 @@ class RenderingTest {
         assertThat(serving.getSpec().getReplicas()).isEqualTo(2);
         assertThat(serving.getSpec().getTemplate().getSpec().getNodeSelector())
                 .containsEntry("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3");
+    }
+
+    @Test
+    void aServedDeploymentMatchesWhatTheApiServerAddsToItButNotAChangeOrARemovedArgument() {
+        InferenceDeployment infd = example("examples/inferencedeployment.yaml", InferenceDeployment.class);
+        infd.getMetadata().setNamespace("team-a");
+        infd.getSpec().runtime = new InferenceDeploymentSpec.Runtime();
+        infd.getSpec().runtime.threads = 4;
+        Deployment desired = ServingDeployment.render(infd, ServedModels.source(infd), h100().getSpec(), SETTINGS);
+
+        // what the API server and the Deployment controller add: defaults inside list elements, labels, status
+        JsonNode actual = json(desired);
+        ObjectNode container = (ObjectNode) actual.at("/spec/template/spec/containers/0");
+        container.put("terminationMessagePath", "/dev/termination-log").put("imagePullPolicy", "IfNotPresent");
+        ((ObjectNode) actual.at("/metadata/labels")).put("added-by", "someone-else");
+        ((ObjectNode) actual).putObject("status").put("readyReplicas", 2);
+        assertThat(ServingDeployment.holds(actual, json(desired))).isTrue();
+
+        // the runtime's thread count taken out of the spec: the argument must go from the Deployment too
+        infd.getSpec().runtime.threads = null;
+        assertThat(ServingDeployment.holds(actual, json(ServingDeployment.render(infd, ServedModels.source(infd),
+                h100().getSpec(), SETTINGS)))).isFalse();
+        // a value the operator sets, changed by hand
+        container.put("image", "registry.example/other:1");
+        assertThat(ServingDeployment.holds(actual, json(desired))).isFalse();
+    }
+
+    private static JsonNode json(Object o) {
+        return Serialization.jsonMapper().valueToTree(o);
     }
 
     @Test

@@ -12,7 +12,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** What an informer keeps of the objects the operator caches: what it reads, and its own server-side-apply entry. */
+/** What an informer keeps of the objects the operator caches: what it reads. */
 class TrimmedCacheTest {
 
     @Test
@@ -42,7 +42,7 @@ class TrimmedCacheTest {
                 .withName("worker").endContainer().endSpec().endTemplate().endSpec()
                 .withNewStatus().withSucceeded(1).endStatus().build();
 
-        TrimmedCache.trim(job, false);
+        TrimmedCache.trim(job);
 
         assertThat(job.getSpec().getTemplate()).isNull();
         assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(600L);
@@ -50,17 +50,17 @@ class TrimmedCacheTest {
     }
 
     @Test
-    void anUpdatedDependentKeepsItsTemplateAndTheOperatorsEntryForTheServerSideApplyMatcher() {
+    void aServedDeploymentKeepsItsTemplateAndNoManagedFieldsNotEvenTheOperatorsOwn() {
         Deployment deployment = new DeploymentBuilder().withNewMetadata().withName("cnn").withNamespace("team")
                 .withManagedFields(entry(Labels.OPERATOR), entry("kubectl-edit")).endMetadata()
                 .withNewSpec().withReplicas(2).withNewTemplate().withNewSpec().addNewContainer().withName("server")
                 .endContainer().endSpec().endTemplate().endSpec().build();
 
-        TrimmedCache<Deployment> cache = new TrimmedCache.OfUpdatedDependents<>();
+        TrimmedCache<Deployment> cache = new TrimmedCache<>();
         cache.put(cache.getKey(deployment), deployment);
 
         assertThat(deployment.getSpec().getTemplate().getSpec().getContainers()).hasSize(1);
-        assertThat(deployment.getMetadata().getManagedFields()).extracting(e -> e.getManager()).containsExactly(Labels.OPERATOR);
+        assertThat(deployment.getMetadata().getManagedFields()).isNullOrEmpty();
     }
 
     private static io.fabric8.kubernetes.api.model.ManagedFieldsEntry entry(String manager) {
