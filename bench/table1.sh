@@ -10,7 +10,9 @@
 #     frontier: as far as epsilon allows (T = 0.99, out of reach); both sides get 19 rounds of fine-tuning: up to
 #               19 rounds for `pollard prune` (--max-iterations; rolled-back steps included), 19 steps of 0.05 for the
 #               peer (up to a uniform ratio of 0.95, keeping the last model within epsilon); pick rows with ROWS
-#   Environment: HARDWARE (h100), SERVING_BATCH (the batch energy is measured at, per sample; 1, as the tables in
+#   Environment: MODEL (another trained ONNX model to run the table on, e.g. bench/pytorch_resnet20.py's export;
+#     default: the cached VGG-style CNN), PEER_ARCH (what MODEL holds for the peer's loader: cnn or resnet20), TARGET
+#     (the target part's T, 0.4), LATENCY_BATCH (128), HARDWARE (h100), SERVING_BATCH (the batch energy is measured at, per sample; 1, as the tables in
 #     docs/results.md were measured, while `pollard prune` defaults to 32), EPSILON (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides:
 #     0.001), POLLARD_CACHE (~/.cache/pollard),
 #     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
@@ -26,10 +28,13 @@ hardware="${HARDWARE:-h100}"
 batch="${SERVING_BATCH:-1}"
 epsilon="${EPSILON:-0.01}"
 steps="${FINETUNE_STEPS:-200}"
+target="${TARGET:-0.4}"
+latency_batch="${LATENCY_BATCH:-128}"
+peer_arch="${PEER_ARCH:-cnn}"
 learning_rate="${LEARNING_RATE:-0.001}"
 parts=("${@:-target}")
 selected="${ROWS:-magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning}"
-model="$cache/bench/vgg.onnx"
+model="${MODEL:-$cache/bench/vgg.onnx}"
 work="${BENCH_OUT:-$(mktemp -d)}"
 
 mkdir -p "$cache/bench"
@@ -54,7 +59,7 @@ evaluate() { # model -> report.json of the model as it is (no pruning step), mea
 
 for part in "${parts[@]}"; do
   case "$part" in
-    target) reduction=0.4; iterations=20 ;;
+    target) reduction="$target"; iterations=20 ;;
     frontier) reduction=0.99; iterations=19 ;; # as many rounds as the peer's 19 steps of 0.05 up to its --max-ratio 0.95
     *) echo "bench/table1.sh: unknown part '$part' (target, frontier)" >&2; exit 2 ;;
   esac
@@ -75,7 +80,7 @@ for part in "${parts[@]}"; do
   elif [[ " $selected " == *" torch-pruning "* ]]; then
     echo "[$part] Torch-Pruning..." >&2
     mkdir -p "$dir/torch-pruning"
-    "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --pollard ./pollard --hardware "$hardware" --serving-batch "$batch" \
+    "$cache/venv/bin/python" bench/torch_pruning_peer.py --model "$model" --arch "$peer_arch" --pollard ./pollard --hardware "$hardware" --serving-batch "$batch" \
       --target-reduction "$reduction" --epsilon "$epsilon" --finetune-steps "$steps" --learning-rate "$learning_rate" --mode "$part" \
       --out "$dir/torch-pruning/model.onnx" > "$dir/torch-pruning/peer.json" 2> "$dir/torch-pruning.log"
   fi
@@ -89,7 +94,7 @@ for part in "${parts[@]}"; do
     models+=("$dir/$name/model.onnx")
   done
   # latency of all models in one process, their runs interleaved, so that the speedups share the machine's moment
-  ./pollard latency --batch 128 --runs 30 "${models[@]}" 2>/dev/null > "$dir/latency.txt"
+  ./pollard latency --batch "$latency_batch" --runs 30 "${models[@]}" 2>/dev/null > "$dir/latency.txt"
   echo
   echo "## $part: T = $reduction, epsilon = $epsilon, $steps fine-tuning steps per iteration at learning rate" \
     "$learning_rate, hardware class $hardware, energy at batch $batch"
@@ -98,5 +103,5 @@ done
 echo
 echo "runs, reports and logs: $work"
 echo "machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); energy: analytical meter" \
-  "($hardware datasheet model, batch $batch); latency: ONNX Runtime CPU, batch 128, median of 30 runs after 3 warm-up runs," \
+  "($hardware datasheet model, batch $batch); latency: ONNX Runtime CPU, batch $latency_batch, median of 30 runs after 3 warm-up runs," \
   "every model's runs interleaved (pollard latency)"

@@ -13,9 +13,9 @@ import sys
 
 def main():
     args = sys.argv[1:]
-    latency = {}
+    latency, batch = {}, 128
     if args[:1] == ["--latency"]:
-        latency = read_latency(args[1])
+        latency, batch = read_latency(args[1])
         args = args[2:]
     rows = []
     for arg in args:
@@ -32,7 +32,7 @@ def main():
     def grams(m):  # g CO2 per million inferences
         return m["joulesPerInference"] * 1e6 / 3.6e6 * grid
 
-    print("| configuration | top-1 % | drop (pt) | J/inference | energy saved | ORT ms (b128) | speedup | storage MB "
+    print(f"| configuration | top-1 % | drop (pt) | J/inference | energy saved | ORT ms (b{batch}) | speedup | storage MB "
           "| g CO2 / 1M inf. | carbon cut | run |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, m, _, run in rows:
@@ -43,16 +43,18 @@ def main():
 
 
 def read_latency(path):
-    """Model path -> median ms, from `pollard latency`'s table (header, one line per model, a closing line)."""
+    """Model path -> median ms, and the batch, from `pollard latency`'s table (header, one line per model, a closing line
+    that names the batch)."""
     with open(path) as f:
-        lines = f.read().splitlines()[1:-1]
-    return {model: float(ms) for ms, _, model in (line.split(None, 2) for line in lines)}
+        lines = f.read().splitlines()
+    batch = int(lines[-1].split("batch ")[1].split(",")[0])
+    return {model: float(ms) for ms, _, model in (line.split(None, 2) for line in lines[1:-1])}, batch
 
 
 def how(run):
     """Steps, fine-tuning rounds, rollbacks and stop reason of the run that produced a row's model."""
     if not run:
-        return "trained by `pollard train --arch vgg`"
+        return "the trained model, dense"
     if os.path.exists(os.path.join(run, "peer.json")):
         with open(os.path.join(run, "peer.json")) as f:
             peer = json.load(f)

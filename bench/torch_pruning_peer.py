@@ -1,6 +1,8 @@
 """The peer row of bench/table1: the same trained ONNX CNN pruned by Torch-Pruning (group L2 magnitude).
 
-Loads Pollard's ONNX CNN (Conv/BatchNormalization/Relu/MaxPool/Flatten/Gemm) into PyTorch, prunes it with
+Loads Pollard's ONNX CNN (Conv/BatchNormalization/Relu/MaxPool/Flatten/Gemm), or with --arch resnet20 the ResNet-20
+that bench/pytorch_resnet20.py exported (BatchNorms folded into the convolutions, as PyTorch's exporter writes it; the
+same network is pruned and fine-tuned folded, as Pollard does), into PyTorch, prunes it with
 Torch-Pruning's MetaPruner and GroupMagnitudeImportance(p=2) in equal steps, fine-tunes after every step with Pollard's
 settings (Adam, the same learning rate and schedule, batch 128, weight decay 1e-4, the same number of steps; in
 PyTorch's training mode, so BatchNorm uses batch statistics, as Pollard's fine-tuning does) and asks Pollard's own analytical
@@ -17,6 +19,7 @@ import copy
 import gzip
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,6 +66,32 @@ def load_onnx_cnn(path):
         else:
             sys.exit(f"torch_pruning_peer: {path}: operator {node.op_type} is not one of Pollard's CNN layers")
     return nn.Sequential(*layers), graph.input[0].name, [n.op_type for n in graph.node]
+
+
+def load_onnx_resnet20(path):
+    """bench/pytorch_resnet20.py's ResNet20 with the export's folded weights: convolutions with biases, no BatchNorm."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from pytorch_resnet20 import ResNet20
+    model = ResNet20()
+    for name, module in list(model.named_modules()):
+        for child, layer in list(module.named_children()):
+            if isinstance(layer, nn.BatchNorm2d):
+                setattr(module, child, nn.Identity())
+            elif isinstance(layer, nn.Conv2d):
+                setattr(module, child, nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                                                 layer.padding, bias=True))
+    graph = onnx.load(path).graph
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    modules = dict(model.named_modules())
+    for node in graph.node:
+        if node.op_type in ("Conv", "Gemm"):
+            # the exporter names a node by its module's path: /layers/layers.3/shortcut/shortcut.0/Conv
+            parts = node.name.strip("/").split("/")[:-1]
+            module_path = ".".join(p for i, p in enumerate(parts) if not (i + 1 < len(parts) and parts[i + 1].startswith(p + ".")))
+            layer = modules[module_path]
+            layer.weight.data = weights[node.input[1]].clone()
+            layer.bias.data = weights[node.input[2]].clone()
+    return model, graph.input[0].name, [n.op_type for n in graph.node]
 
 
 def idx(path):
@@ -146,6 +175,7 @@ def joules(pollard, path, hardware, batch):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True)
+    p.add_argument("--arch", choices=["cnn", "resnet20"], default="cnn", help="what the ONNX file holds")
     p.add_argument("--dataset", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--pollard", default="./pollard")
     p.add_argument("--hardware", default="h100")
@@ -163,7 +193,7 @@ def main():
     torch.manual_seed(42)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     generator = torch.Generator().manual_seed(42)
-    model, input_name, ops = load_onnx_cnn(a.model)
+    model, input_name, ops = (load_onnx_resnet20 if a.arch == "resnet20" else load_onnx_cnn)(a.model)
     x_train, y_train, x_test, y_test = fashion_mnist(a.dataset)
     base_accuracy = accuracy(model, x_test, y_test)
     work = tempfile.mkdtemp(prefix="tp-peer-")
