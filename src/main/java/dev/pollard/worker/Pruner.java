@@ -3,7 +3,6 @@ package dev.pollard.worker;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.data.Dataset;
 import dev.pollard.energy.ModelEnergy;
-import dev.pollard.graph.BatchNorms;
 import dev.pollard.graph.DependencyGraph;
 import dev.pollard.graph.GraphExecutor;
 import dev.pollard.graph.NodeCost;
@@ -45,9 +44,6 @@ public final class Pruner {
      * cliff that fine-tuning could not climb back.
      */
     static final double MAX_GROUP_SHARE = 0.25;
-
-    /** Samples the statistics of folded convolutions' outputs are measured on, to unfold their BatchNorms. */
-    private static final int CALIBRATION_SAMPLES = 256;
 
     /** How a run prunes. {@code maxJoules} wins over {@code targetReduction} when set. */
     public record Settings(double targetReduction, Double maxJoules, double epsilon, String criterion, double alpha,
@@ -333,20 +329,16 @@ public final class Pruner {
     /**
      * One round of fine-tuning. Each round draws its batches in an order of its own (the seed plus the round's
      * number), so that a run's brief fine-tunings together see the whole training split instead of its first few
-     * batches again and again; the run stays deterministic. Convolutions whose BatchNorm the exporter folded away get
-     * it back for the round ({@link BatchNorms}), and it is folded into them again after.
+     * batches again and again; the run stays deterministic.
      */
     private OnnxModel fineTune(OnnxModel model, int round) {
         FineTuner.Settings tuning = settings.fineTuning();
         if (tuning.steps() == 0) {
             return model;
         }
-        Dataset sample = train.slice(0, CALIBRATION_SAMPLES);
-        BatchNorms.Unfolded unfolded = BatchNorms.unfold(model, input, sample.features(), FineTuner.shape(sample).getShape());
-        try (GraphExecutor executor = new GraphExecutor(unfolded.model())) {
+        try (GraphExecutor executor = new GraphExecutor(model)) {
             FineTuner.train(executor, input, train, tuning.withSeed(tuning.seed() + round), null);
-            return BatchNorms.fold(new BatchNorms.Unfolded(Surgery.withWeights(unfolded.model(), executor.weights()),
-                    unfolded.convolutions()));
+            return Surgery.withWeights(model, executor.weights());
         }
     }
 
