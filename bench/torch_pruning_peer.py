@@ -73,7 +73,7 @@ def load_onnx_resnet20(path):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from pytorch_resnet20 import ResNet20
     model = ResNet20()
-    for name, module in list(model.named_modules()):
+    for module in list(model.modules()):
         for child, layer in list(module.named_children()):
             if isinstance(layer, nn.BatchNorm2d):
                 setattr(module, child, nn.Identity())
