@@ -12,9 +12,9 @@
 #               peer (up to a uniform ratio of 0.95, keeping the last model within epsilon); pick rows with ROWS
 #   Environment: MODEL (another trained ONNX model to run the table on, e.g. bench/pytorch_resnet20.py's export;
 #     default: the cached VGG-style CNN), PEER_ARCH (what MODEL holds for the peer's loader: cnn or resnet20), TARGET
-#     (the target part's T, 0.4), LATENCY_BATCH (128), HARDWARE (h100), SERVING_BATCH (the batch energy is measured at, per sample; 1, as the tables in
-#     docs/results.md were measured, while `pollard prune` defaults to 32), EPSILON (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides:
-#     0.001), POLLARD_CACHE (~/.cache/pollard),
+#     (the target part's T, 0.4), LATENCY_BATCH (128), HARDWARE (h100), SERVING_BATCH (the batch energy is measured
+#     at, per sample; 1, as Table 1 in docs/results.md was measured, while `pollard prune` defaults to 32), EPSILON
+#     (0.01), FINETUNE_STEPS (200), LEARNING_RATE (fine-tuning's, both sides: 0.001), POLLARD_CACHE (~/.cache/pollard),
 #     ROWS (criteria to run, default: magnitude beta=0 alpha=0 energy-aware knapsack torch-pruning),
 #     BENCH_OUT (where runs, reports and logs stay; default: a new temporary directory). A row whose run already
 #     finished in BENCH_OUT is not run again, only evaluated: delete its directory to run it anew.
