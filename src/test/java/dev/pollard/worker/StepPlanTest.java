@@ -44,8 +44,7 @@ class StepPlanTest {
     /** The smallest step of a 16-channel group is a quarter of it, not half: its multiple shrinks to 4 (and then 2). */
     @Test
     void aNarrowGroupsMultipleIsAtMostAQuarterOfIt() {
-        Pruner pruner = new Pruner(null, null, null, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
-                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
+        Pruner pruner = pruner(null, model -> 0);
         assertThat(pruner.multiple(group("channels", 64))).isEqualTo(8);
         assertThat(pruner.multiple(group("channels", 32))).isEqualTo(8);
         assertThat(pruner.multiple(group("channels", 16))).isEqualTo(4);
