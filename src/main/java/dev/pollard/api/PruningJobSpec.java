@@ -172,15 +172,14 @@ public class PruningJobSpec {
 
         @Default("0.6")
         @Min(0)
-        @JsonPropertyDescription("Weight (an exponent) of what a removal costs in accuracy in the removal priority "
-                + "saving^beta / cost^alpha; the cost is the unit's L2 norm relative to its layer's, with beta > 0 times the "
-                + "fourth root of the layer's measured sensitivity. 0 gives energy-only pruning.")
+        @JsonPropertyDescription("Weight of accuracy importance (normalised L2 norm) in the removal priority. 0 gives "
+                + "energy-only pruning.")
         public Double alpha;
 
         @Default("0.4")
         @Min(0)
-        @JsonPropertyDescription("Weight (an exponent) of the energy a removal saves in the removal priority. 0 gives "
-                + "magnitude-only pruning.")
+        @JsonPropertyDescription("Weight of the energy a removal saves in the removal priority. 0 gives magnitude-only "
+                + "pruning.")
         public Double beta;
 
         @Default("0.1")

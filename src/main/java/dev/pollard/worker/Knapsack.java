@@ -46,7 +46,7 @@ final class Knapsack {
         for (int g = 0; g < prints.size(); g++) {
             Pruner.Fingerprint f = prints.get(g);
             int multiple = multipleOf.applyAsInt(f.group());
-            double[] cost = cumulativeCost(f.cost(), multiple, room.applyAsInt(f.group()));
+            double[] cost = cumulativeCost(f.importance(), multiple, room.applyAsInt(f.group()));
             double[] next = best.clone();
             for (int k = 1; k < cost.length; k++) {
                 int gain = (int) Math.min(BUCKETS, Math.floor(k * multiple * f.joulesPerUnit() / goalJoules * BUCKETS + 1e-9));
@@ -82,8 +82,8 @@ final class Knapsack {
 
     /** cost[k]: the normalised importance of the k·m least important units, for each k with k·m ≤ room. */
     static double[] cumulativeCost(double[] importance, int multiple, int room) {
-        double[] sorted = Scoring.relative(importance);
-        Arrays.sort(sorted);
+        double mean = Arrays.stream(importance).average().orElse(1);
+        double[] sorted = Arrays.stream(importance).map(i -> mean > 0 ? i / mean : 0).sorted().toArray();
         int options = Math.min(room, importance.length - multiple) / multiple; // one multiple always stays
         double[] cost = new double[options + 1];
         double sum = 0;

@@ -100,12 +100,10 @@ public class PruneCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     String criterion;
 
-    @Option(names = "--alpha", defaultValue = "0.6", description = "Energy-aware: the exponent of a unit's accuracy cost in "
-            + "its removal priority saving^beta / cost^alpha (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--alpha", defaultValue = "0.6")
     double alpha;
 
-    @Option(names = "--beta", defaultValue = "0.4", description = "Energy-aware: the exponent of the energy a unit's removal "
-            + "saves (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--beta", defaultValue = "0.4")
     double beta;
 
     @Option(names = "--step-fraction", defaultValue = "0.1", description = "Share of the units (energy-aware, magnitude) or of "

@@ -12,7 +12,6 @@ import dev.pollard.graph.PruningGroup;
 import dev.pollard.graph.Surgery;
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -57,30 +56,9 @@ public final class Pruner {
         void step(int iteration, double joules, double accuracy);
     }
 
-    /**
-     * Training samples the energy-aware criterion measures each group's sensitivity on. The comparison is paired (the
-     * same samples before and after), so a thousand tell groups apart; on the ResNet-20 they cost about 3 s a step.
-     */
-    static final int PROBE_SAMPLES = 1024;
-
-    /**
-     * How much of the measured sensitivity a unit's cost takes (cost = relative norm × sensitivity^this). Measured
-     * without fine-tuning, the sensitivity overstates what a few rounds heal, the residual streams' most: on the
-     * PyTorch ResNet-20 at T = 0.6, ε = 0.01 the whole figure (1) never let the stem's stream be pruned and saved
-     * 50.5 %, 0.5 saved 54.1 %, 0.25 met the target (60.9 % at 0.71 points), and without it (0) the first step took
-     * the first stage and 0.72 of the 1-point budget, as the ranking before it did; docs/results.md.
-     */
-    static final double SENSITIVITY_EXPONENT = 0.25;
-
-    /** A model's loss on the samples a run measures sensitivity on. */
-    interface LossProbe {
-        double loss(OnnxModel model);
-    }
-
     private final ModelEnergy meter;
     private final Dataset train;
     private final Dataset eval;
-    private final LossProbe probe;
     private final Settings settings;
     private final String input;
     private final PrintStream log;
@@ -88,19 +66,9 @@ public final class Pruner {
     private final Map<String, Integer> denseWidths = new HashMap<>();
 
     public Pruner(ModelEnergy meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
-        this(meter, train, eval, lossOn(train.slice(0, Math.min(PROBE_SAMPLES, train.size()))), settings, input, log);
-    }
-
-    private static LossProbe lossOn(Dataset samples) {
-        return model -> ort(() -> OrtEvaluation.loss(model, samples, 256));
-    }
-
-    Pruner(ModelEnergy meter, Dataset train, Dataset eval, LossProbe probe, Settings settings, String input,
-            PrintStream log) {
         this.meter = meter;
         this.train = train;
         this.eval = eval;
-        this.probe = probe;
         this.settings = settings;
         this.input = input;
         this.log = log;
@@ -274,11 +242,10 @@ public final class Pruner {
     }
 
     /**
-     * One group's energy fingerprint (joules saved per unit removed: per head for a head group) and what removing each
-     * of its units costs: its L2 norm relative to its group's mean and, for the energy-aware criterion, times a power
-     * of the group's measured sensitivity ({@link #SENSITIVITY_EXPONENT}).
+     * One group's energy fingerprint (joules saved per unit removed: per head for a head group) and the L2 importance
+     * of each of its units.
      */
-    record Fingerprint(PruningGroup group, double joulesPerUnit, double[] cost) {
+    record Fingerprint(PruningGroup group, double joulesPerUnit, double[] importance) {
     }
 
     /**
@@ -286,46 +253,11 @@ public final class Pruner {
      * multiple narrower.
      */
     List<Fingerprint> fingerprints(OnnxModel model, Set<String> frozen) {
-        // only where accuracy and energy are weighed against each other: the ablation rows (α = 0, β = 0) stay the
-        // seed's plain criteria, β = 0 plain magnitude pruning
-        boolean sensitivity = settings.criterion().equals("energy-aware") && settings.alpha() > 0 && settings.beta() > 0;
-        double loss = sensitivity ? probe.loss(model) : 0;
         List<Fingerprint> prints = new ArrayList<>();
-        StringBuilder measured = new StringBuilder();
         for (PruningGroup g : prunable(model, frozen)) {
-            double[] cost = Scoring.relative(Surgery.l2(model, g));
-            if (sensitivity) {
-                double perNorm = sensitivity(model, g, cost, loss);
-                measured.append(String.format(" %s %.3g", g.id(), perNorm));
-                double factor = Math.pow(perNorm, SENSITIVITY_EXPONENT);
-                cost = Arrays.stream(cost).map(r -> r * factor).toArray();
-            }
-            prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, multiple(g)), cost));
-        }
-        if (sensitivity) {
-            log.printf("sensitivity (loss per unit of relative norm):%s%n", measured);
+            prints.add(new Fingerprint(g, meter.joulesPerUnit(model, g, multiple(g)), Surgery.l2(model, g)));
         }
         return prints;
-    }
-
-    /**
-     * How much accuracy a group carries, measured: the loss a copy without its weakest multiple adds on the probe
-     * samples, per unit of the relative norm removed. Norms tell the units of one layer apart but not one layer from
-     * another; on the PyTorch ResNet-20 the stem's residual stream and the last stage's differ by 70x. A removal that
-     * does not raise the loss costs nothing.
-     */
-    private double sensitivity(OnnxModel model, PruningGroup g, double[] relative, double lossBefore) {
-        int[] weakest = weakest(relative, multiple(g));
-        double removed = Arrays.stream(weakest).mapToDouble(i -> relative[i]).sum();
-        double added = probe.loss(Surgery.remove(model, g, weakest)) - lossBefore;
-        return Math.max(0, added) / Math.max(removed, Scoring.FLOOR);
-    }
-
-    /** The indices of the {@code count} smallest values, the lower index first among equals, in ascending order. */
-    static int[] weakest(double[] importance, int count) {
-        return IntStream.range(0, importance.length).boxed()
-                .sorted(Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
-                .limit(count).mapToInt(Integer::intValue).sorted().toArray();
     }
 
     /** Units to remove per group for one step, never less than one multiple; empty when no group can give one. */
@@ -340,7 +272,7 @@ public final class Pruner {
         List<Scoring.Unit> units = new ArrayList<>();
         for (Fingerprint f : prints) {
             for (int i = 0; i < f.group().width(); i++) {
-                units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.cost()[i]));
+                units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
             }
         }
         if (units.isEmpty()) {
@@ -384,8 +316,12 @@ public final class Pruner {
         OnnxModel current = model;
         for (var e : removal.entrySet()) {
             PruningGroup g = DependencyGraph.groups(current).stream().filter(x -> x.id().equals(e.getKey())).findFirst().orElseThrow();
+            double[] importance = Surgery.l2(current, g);
             // within one group every unit saves the same energy: the least important go
-            current = Surgery.remove(current, g, weakest(Surgery.l2(current, g), e.getValue()));
+            int[] drop = IntStream.range(0, g.width()).boxed()
+                    .sorted(Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
+                    .limit(e.getValue()).mapToInt(Integer::intValue).sorted().toArray();
+            current = Surgery.remove(current, g, drop);
         }
         return current;
     }
@@ -406,19 +342,10 @@ public final class Pruner {
         }
     }
 
-    /** ONNX Runtime accuracy on the evaluation samples. */
+    /** ONNX Runtime accuracy, with its checked exception turned into an unchecked one for the loop. */
     private double evaluate(OnnxModel model) {
-        return ort(() -> OrtEvaluation.accuracy(model, eval, 500));
-    }
-
-    private interface OrtCall {
-        double call() throws ai.onnxruntime.OrtException;
-    }
-
-    /** An ONNX Runtime figure, with its checked exception turned into an unchecked one for the loop. */
-    private static double ort(OrtCall call) {
         try {
-            return call.call();
+            return OrtEvaluation.accuracy(model, eval, 500);
         } catch (ai.onnxruntime.OrtException e) {
             throw new IllegalStateException("ONNX Runtime could not evaluate the model: " + e.getMessage(), e);
         }

@@ -29,8 +29,7 @@ class HeadPruningTest {
     private static Pruner pruner(String criterion) {
         var settings = new Pruner.Settings(0.5, null, 0.03, criterion, 0.6, 0.4, 0.5, 1.5, 8, 10,
                 FineTuner.Settings.defaults(0));
-        // a probe under which no removal costs loss: the step's choice of heads is the saving's and the norms' alone
-        return new Pruner(ENERGY, null, null, model -> 0, settings, "tokens", new PrintStream(new ByteArrayOutputStream()));
+        return new Pruner(ENERGY, null, null, settings, "tokens", new PrintStream(new ByteArrayOutputStream()));
     }
 
     @Test
@@ -72,7 +71,7 @@ class HeadPruningTest {
                 .orElseThrow();
         Pruner.Fingerprint neurons = prints.stream().filter(f -> f.group().kind().equals("linear-neurons")).findFirst()
                 .orElseThrow();
-        assertThat(heads.cost()).hasSize(4);
+        assertThat(heads.importance()).hasSize(4);
         // a head is 64 features of Q, K, V and the output projection: it saves far more than one FFN neuron
         assertThat(heads.joulesPerUnit()).isGreaterThan(10 * neurons.joulesPerUnit());
         OnnxModel withoutOneHead = dev.pollard.graph.Surgery.remove(model, heads.group(), new int[] {0});

@@ -36,13 +36,11 @@ class PruneCommandTest {
 
     @Test
     void aGroupWhoseSmallestStepWasRolledBackIsNotTriedAgainAndTheRunEndsWhenNoneIsLeft() throws Exception {
-        // one multiple per step (a tiny step fraction that does not grow after steps that lose nothing), no
-        // fine-tuning, no accuracy to lose: without freezing, the run would roll back one-multiple steps until the
-        // iteration limit
+        // one multiple per step (a tiny step fraction), no fine-tuning, no accuracy to lose: without freezing, the run
+        // would roll back one-multiple steps until the iteration limit
         Path out = dir.resolve("frozen");
         assertThat(prune("--out", out.toString(), "--epsilon", "0.0", "--eval-samples", "500", "--finetune-steps", "0",
-                "--step-fraction", "0.01", "--step-growth", "1", "--max-iterations", "50", "--target-reduction", "0.9"))
-                .isZero();
+                "--step-fraction", "0.01", "--max-iterations", "50", "--target-reduction", "0.9")).isZero();
         var report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(report.get("stopReason").asText()).startsWith("no admissible step");
         int rolledBack = 0;

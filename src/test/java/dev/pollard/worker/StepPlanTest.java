@@ -11,11 +11,9 @@ import dev.pollard.graph.PruningGroup;
 import dev.pollard.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,7 +25,8 @@ class StepPlanTest {
     void aStepFillsItsShareWithWholeMultiplesFromSeveralGroups() {
         OnnxModel resnet = OnnxModel.load(Fixtures.path("resnet18"));
         ModelEnergy energy = ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(HardwarePresets.spec("h100"))), 32);
-        Pruner pruner = pruner(energy, lossPerUnitRemoved(resnet, Map.of()));
+        Pruner pruner = new Pruner(energy, null, null, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
+                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
         int units = DependencyGraph.groups(resnet).stream().filter(g -> g.width() > 8).mapToInt(PruningGroup::width).sum();
         int share = (int) Math.ceil(0.1 * units);
 
@@ -44,44 +43,14 @@ class StepPlanTest {
     /** The smallest step of a 16-channel group is a quarter of it, not half: its multiple shrinks to 4 (and then 2). */
     @Test
     void aNarrowGroupsMultipleIsAtMostAQuarterOfIt() {
-        Pruner pruner = pruner(null, model -> 0);
+        Pruner pruner = new Pruner(null, null, null, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
+                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
         assertThat(pruner.multiple(group("channels", 64))).isEqualTo(8);
         assertThat(pruner.multiple(group("channels", 32))).isEqualTo(8);
         assertThat(pruner.multiple(group("channels", 16))).isEqualTo(4);
         assertThat(pruner.multiple(group("channels", 8))).isEqualTo(2);
         assertThat(pruner.multiple(group(Pruner.HEADS, 12))).isEqualTo(1);
         assertThat(pruner.room(group("channels", 16))).isEqualTo(4);
-    }
-
-    /**
-     * Measured sensitivity spares a layer: the group whose units save the most is the energy-aware step's first choice
-     * while removing a unit costs the same loss everywhere, and left alone when its units cost a hundred times more.
-     */
-    @Test
-    void aGroupWhoseRemovalCostsMoreLossIsSparedThoughItSavesTheMost() {
-        OnnxModel resnet = OnnxModel.load(Fixtures.path("resnet18"));
-        ModelEnergy energy = ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(HardwarePresets.spec("h100"))), 32);
-        Pruner flat = pruner(energy, lossPerUnitRemoved(resnet, Map.of()));
-        String dearest = flat.fingerprints(resnet, Set.of()).stream()
-                .max(Comparator.comparingDouble(Pruner.Fingerprint::joulesPerUnit)).orElseThrow().group().id();
-        assertThat(flat.plan(resnet, energy.joules(resnet), 0.6, 0.4, 0.1, Set.of())).containsKey(dearest);
-
-        Pruner sensitive = pruner(energy, lossPerUnitRemoved(resnet, Map.of(dearest, 100.0)));
-        assertThat(sensitive.plan(resnet, energy.joules(resnet), 0.6, 0.4, 0.1, Set.of())).doesNotContainKey(dearest)
-                .isNotEmpty();
-    }
-
-    private static Pruner pruner(ModelEnergy energy, Pruner.LossProbe probe) {
-        return new Pruner(energy, null, null, probe, new Pruner.Settings(0.6, null, 0.01, "energy-aware", 0.6, 0.4, 0.1,
-                1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
-    }
-
-    /** A stand-in loss: 0.001 per unit removed from the dense model, or the given weight for the named groups. */
-    private static Pruner.LossProbe lossPerUnitRemoved(OnnxModel dense, Map<String, Double> weight) {
-        Map<String, Integer> widths = DependencyGraph.groups(dense).stream()
-                .collect(Collectors.toMap(PruningGroup::id, PruningGroup::width));
-        return model -> DependencyGraph.groups(model).stream()
-                .mapToDouble(g -> weight.getOrDefault(g.id(), 0.001) * (widths.get(g.id()) - g.width())).sum();
     }
 
     private static PruningGroup group(String kind, int width) {
