@@ -34,9 +34,7 @@ final class StatusUpdates {
     static <R extends CustomResource<?, S>, S> UpdateControl<R> patchIfChanged(R resource, S next, Supplier<R> blank,
             Function<S, List<Condition>> conditions, Context<R> context) {
         if (!same(resource.getStatus(), next)) {
-            announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
-                    conditions.apply(next), context.getClient());
-            PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(resource, withStatus(resource, next, blank), context);
+            writeAndAnnounce(resource, next, blank, conditions, context);
         }
         return UpdateControl.noUpdate();
     }
@@ -62,12 +60,22 @@ final class StatusUpdates {
         }
         S next = errorStatus.apply(invalid, Errors.message(e));
         if (!same(resource.getStatus(), next)) {
-            announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
-                    conditions.apply(next), context.getClient());
-            PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(resource, withStatus(resource, next, blank), context);
+            writeAndAnnounce(resource, next, blank, conditions, context);
         }
         ErrorStatusUpdateControl<R> control = ErrorStatusUpdateControl.noStatusUpdate();
         return invalid ? control.withNoRetry() : control;
+    }
+
+    /**
+     * The status first, then the Event: the status is what users and controllers wait on, so the Event's request is not
+     * in its way (under load each request to the API server is a wait of its own); a status write that fails announces
+     * nothing, and the retry that writes it announces it then.
+     */
+    private static <R extends CustomResource<?, S>, S> void writeAndAnnounce(R resource, S next, Supplier<R> blank,
+            Function<S, List<Condition>> conditions, Context<R> context) {
+        PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(resource, withStatus(resource, next, blank), context);
+        announce(resource, resource.getStatus() == null ? null : conditions.apply(resource.getStatus()),
+                conditions.apply(next), context.getClient());
     }
 
     /** An Event when the Ready condition's reason or message changed. */

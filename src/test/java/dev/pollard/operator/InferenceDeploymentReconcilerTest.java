@@ -181,8 +181,9 @@ class InferenceDeploymentReconcilerTest {
             assertThat(ready.getMessage()).startsWith("spec.model.uri: file:// URIs only work for local runs");
         });
         assertThat(client.apps().deployments().inNamespace(namespace).withName("fashion-cnn").get()).isNull();
-        assertThat(client.v1().events().inNamespace(namespace).list().getItems())
-                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.InvalidSpec.name()));
+        // the Event follows the status
+        await().atMost(REACTION).untilAsserted(() -> assertThat(client.v1().events().inNamespace(namespace).list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo(Reason.InvalidSpec.name())));
     }
 
     @Test

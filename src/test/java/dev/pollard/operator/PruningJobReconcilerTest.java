@@ -133,6 +133,68 @@ class PruningJobReconcilerTest {
     }
 
     @Test
+    void aStatusTheApiServerRefusesIsNeverAnnounced() {
+        // an admission policy that refuses every status write of PruningJobs in this namespace, for a while
+        var policy = client.resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingAdmissionPolicy
+                metadata: {name: %1$s}
+                spec:
+                  failurePolicy: Fail
+                  matchConstraints:
+                    resourceRules:
+                    - {apiGroups: [pollard.dev], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [pruningjobs/status]}
+                  validations:
+                  - {expression: "false", message: "PruningJob status is frozen in %1$s"}
+                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
+        policy.create();
+        var binding = client.resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: ValidatingAdmissionPolicyBinding
+                metadata: {name: %1$s}
+                spec:
+                  policyName: %1$s
+                  validationActions: [Deny]
+                  matchResources:
+                    namespaceSelector:
+                      matchLabels: {kubernetes.io/metadata.name: %1$s}
+                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
+        binding.create();
+        try {
+            // the API server applies a new policy a moment later: the probe's status write is refused once it does
+            createPruningJob("probe", namespace);
+            PruningJob probe = client.resources(PruningJob.class).inNamespace(namespace).withName("probe").get();
+            probe.getMetadata().setResourceVersion(null); // the operator may write its status meanwhile: no conflict
+            probe.setStatus(new PruningJobStatus());
+            probe.getStatus().jobName = "probe";
+            await().atMost(REACTION).until(() -> {
+                try {
+                    client.resource(probe).dryRun().patchStatus();
+                    return false;
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    return e.getMessage().contains("status is frozen");
+                }
+            });
+            createPruningJob();
+            PruningJob pj = client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
+            // the reconciler has tried twice to say the class is missing; the API server refused both writes
+            await().atMost(REACTION).until(() -> reconciliations.failed(pj) >= 2);
+            assertThat(client.resource(pj).get().getStatus()).isNull();
+            assertThat(events()).as("an Event announcing a status nobody can read")
+                    .noneSatisfy(e -> assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn"));
+        } finally {
+            binding.delete();
+            policy.delete();
+        }
+        await().atMost(REACTION).untilAsserted(() -> assertThat(status().conditions.get(0).getReason())
+                .isEqualTo(Reason.HardwareClassNotFound.name()));
+        await().atMost(REACTION).untilAsserted(() -> assertThat(events()).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo(Reason.HardwareClassNotFound.name());
+            assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn");
+        }));
+    }
+
+    @Test
     void aSuccessfulRunFillsTheStatusAndLeavesInferenceDeploymentsAlone() {
         createHardwareClass();
         createPruningJob();

@@ -13,15 +13,34 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ReconciliationCounter implements Metrics {
     private final Map<ResourceID, AtomicInteger> finished = new ConcurrentHashMap<>();
+    private final Map<ResourceID, AtomicInteger> failed = new ConcurrentHashMap<>();
 
     @Override
     public void finishedReconciliation(HasMetadata resource, Map<String, Object> metadata) {
-        finished.computeIfAbsent(ResourceID.fromResource(resource), id -> new AtomicInteger()).incrementAndGet();
+        count(finished, resource);
+    }
+
+    @Override
+    public void failedReconciliation(HasMetadata resource, Exception exception, Map<String, Object> metadata) {
+        count(failed, resource);
     }
 
     /** Reconciliations of this resource that finished without an exception. */
     public int finished(HasMetadata resource) {
-        AtomicInteger count = finished.get(ResourceID.fromResource(resource));
+        return read(finished, resource);
+    }
+
+    /** Reconciliations of this resource that ended in an exception. */
+    public int failed(HasMetadata resource) {
+        return read(failed, resource);
+    }
+
+    private static void count(Map<ResourceID, AtomicInteger> counts, HasMetadata resource) {
+        counts.computeIfAbsent(ResourceID.fromResource(resource), id -> new AtomicInteger()).incrementAndGet();
+    }
+
+    private static int read(Map<ResourceID, AtomicInteger> counts, HasMetadata resource) {
+        AtomicInteger count = counts.get(ResourceID.fromResource(resource));
         return count == null ? 0 : count.get();
     }
 }
