@@ -11,6 +11,7 @@ import dev.pollard.api.InferenceDeploymentStatus;
 import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.RefusedWrites;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -330,32 +331,8 @@ class InferenceDeploymentReconcilerTest {
     void aRefusedWriteIsRetriedUntilServingStarts(String group, String resource) {
         String namespace = RealApiServer.newNamespace(client, "refused-" + resource);
         // an admission policy that refuses every write of the kind in the namespace: a fault of the API server's, for a while
-        var policy = client.resource(client.getKubernetesSerialization().unmarshal("""
-                apiVersion: admissionregistration.k8s.io/v1
-                kind: ValidatingAdmissionPolicy
-                metadata: {name: %1$s}
-                spec:
-                  failurePolicy: Fail
-                  matchConstraints:
-                    resourceRules:
-                    - {apiGroups: ["%2$s"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [%3$s]}
-                  validations:
-                  - {expression: "false", message: "%3$s are frozen in %1$s"}
-                """.formatted(namespace, group, resource), io.fabric8.kubernetes.api.model.HasMetadata.class));
-        policy.create();
-        var binding = client.resource(client.getKubernetesSerialization().unmarshal("""
-                apiVersion: admissionregistration.k8s.io/v1
-                kind: ValidatingAdmissionPolicyBinding
-                metadata: {name: %1$s}
-                spec:
-                  policyName: %1$s
-                  validationActions: [Deny]
-                  matchResources:
-                    namespaceSelector:
-                      matchLabels: {kubernetes.io/metadata.name: %1$s}
-                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
-        binding.create();
-        try {
+        try (RefusedWrites frozen = RefusedWrites.of(client, namespace, group, resource,
+                resource + " are frozen in " + namespace)) {
             // the API server applies a new policy a moment later: wait until it refuses a write
             await().atMost(REACTION).until(() -> refused(namespace, resource));
             client.resource(example(namespace)).create();
@@ -364,9 +341,6 @@ class InferenceDeploymentReconcilerTest {
                 assertThat(ready.getReason()).isEqualTo(Reason.ReconcileError.name());
                 assertThat(ready.getMessage()).contains(resource + " are frozen in " + namespace).endsWith("(retrying)");
             });
-        } finally {
-            binding.delete();
-            policy.delete();
         }
         rolledOut(namespace);
         await().atMost(REACTION).untilAsserted(() -> assertThat(ready(namespace).getStatus()).isEqualTo("True"));

@@ -10,6 +10,7 @@ import dev.pollard.api.PruningJob;
 import dev.pollard.api.PruningJobStatus;
 import dev.pollard.api.RunSummary;
 import dev.pollard.testing.RealApiServer;
+import dev.pollard.testing.RefusedWrites;
 import dev.pollard.testing.ReconciliationCounter;
 import dev.pollard.testing.Resources;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -135,32 +136,8 @@ class PruningJobReconcilerTest {
     @Test
     void aStatusTheApiServerRefusesIsNeverAnnounced() {
         // an admission policy that refuses every status write of PruningJobs in this namespace, for a while
-        var policy = client.resource(client.getKubernetesSerialization().unmarshal("""
-                apiVersion: admissionregistration.k8s.io/v1
-                kind: ValidatingAdmissionPolicy
-                metadata: {name: %1$s}
-                spec:
-                  failurePolicy: Fail
-                  matchConstraints:
-                    resourceRules:
-                    - {apiGroups: [pollard.dev], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [pruningjobs/status]}
-                  validations:
-                  - {expression: "false", message: "PruningJob status is frozen in %1$s"}
-                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
-        policy.create();
-        var binding = client.resource(client.getKubernetesSerialization().unmarshal("""
-                apiVersion: admissionregistration.k8s.io/v1
-                kind: ValidatingAdmissionPolicyBinding
-                metadata: {name: %1$s}
-                spec:
-                  policyName: %1$s
-                  validationActions: [Deny]
-                  matchResources:
-                    namespaceSelector:
-                      matchLabels: {kubernetes.io/metadata.name: %1$s}
-                """.formatted(namespace), io.fabric8.kubernetes.api.model.HasMetadata.class));
-        binding.create();
-        try {
+        try (RefusedWrites frozen = RefusedWrites.of(client, namespace, "pollard.dev", "pruningjobs/status",
+                "PruningJob status is frozen in " + namespace)) {
             // the API server applies a new policy a moment later: the probe's status write is refused once it does
             createPruningJob("probe", namespace);
             PruningJob probe = client.resources(PruningJob.class).inNamespace(namespace).withName("probe").get();
@@ -182,9 +159,6 @@ class PruningJobReconcilerTest {
             assertThat(client.resource(pj).get().getStatus()).isNull();
             assertThat(events()).as("an Event announcing a status nobody can read")
                     .noneSatisfy(e -> assertThat(e.getInvolvedObject().getName()).isEqualTo("fashion-cnn"));
-        } finally {
-            binding.delete();
-            policy.delete();
         }
         await().atMost(REACTION).untilAsserted(() -> assertThat(status().conditions.get(0).getReason())
                 .isEqualTo(Reason.HardwareClassNotFound.name()));
