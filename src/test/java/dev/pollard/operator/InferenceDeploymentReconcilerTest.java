@@ -333,8 +333,7 @@ class InferenceDeploymentReconcilerTest {
         // an admission policy that refuses every write of the kind in the namespace: a fault of the API server's, for a while
         try (RefusedWrites frozen = RefusedWrites.of(client, namespace, group, resource,
                 resource + " are frozen in " + namespace)) {
-            // the API server applies a new policy a moment later: wait until it refuses a write
-            await().atMost(REACTION).until(() -> refused(namespace, resource));
+            frozen.awaitRefusing(() -> client.resource(probe(namespace, resource)).dryRun().create());
             client.resource(example(namespace)).create();
             await().atMost(REACTION).untilAsserted(() -> {
                 Condition ready = ready(namespace);
@@ -347,20 +346,15 @@ class InferenceDeploymentReconcilerTest {
         await().atMost(REACTION).until(() -> client.services().inNamespace(namespace).withName("fashion-cnn").get() != null);
     }
 
-    private static boolean refused(String namespace, String resource) {
-        io.fabric8.kubernetes.api.model.HasMetadata probe = resource.equals("services")
+    /** A Service or Deployment to try writing while they are refused. */
+    private static io.fabric8.kubernetes.api.model.HasMetadata probe(String namespace, String resource) {
+        return resource.equals("services")
                 ? new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName("probe")
                         .withNamespace(namespace).endMetadata().withNewSpec().addNewPort().withPort(80).endPort().endSpec().build()
                 : new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder().withNewMetadata().withName("probe")
                         .withNamespace(namespace).endMetadata().withNewSpec().withNewSelector().addToMatchLabels("app", "probe")
                         .endSelector().withNewTemplate().withNewMetadata().addToLabels("app", "probe").endMetadata().withNewSpec()
                         .addNewContainer().withName("c").withImage("probe").endContainer().endSpec().endTemplate().endSpec().build();
-        try {
-            client.resource(probe).dryRun().create();
-            return false;
-        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-            return e.getMessage().contains(resource + " are frozen");
-        }
     }
 
     private static void awaitStalled(String namespace, Reason reason, String message) {

@@ -138,20 +138,12 @@ class PruningJobReconcilerTest {
         // an admission policy that refuses every status write of PruningJobs in this namespace, for a while
         try (RefusedWrites frozen = RefusedWrites.of(client, namespace, "pollard.dev", "pruningjobs/status",
                 "PruningJob status is frozen in " + namespace)) {
-            // the API server applies a new policy a moment later: the probe's status write is refused once it does
             createPruningJob("probe", namespace);
             PruningJob probe = client.resources(PruningJob.class).inNamespace(namespace).withName("probe").get();
             probe.getMetadata().setResourceVersion(null); // the operator may write its status meanwhile: no conflict
             probe.setStatus(new PruningJobStatus());
             probe.getStatus().jobName = "probe";
-            await().atMost(REACTION).until(() -> {
-                try {
-                    client.resource(probe).dryRun().patchStatus();
-                    return false;
-                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                    return e.getMessage().contains("status is frozen");
-                }
-            });
+            frozen.awaitRefusing(() -> client.resource(probe).dryRun().patchStatus());
             createPruningJob();
             PruningJob pj = client.resources(PruningJob.class).inNamespace(namespace).withName("fashion-cnn").get();
             // the reconciler has tried twice to say the class is missing; the API server refused both writes
