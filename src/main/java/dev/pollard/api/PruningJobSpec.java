@@ -166,14 +166,14 @@ public class PruningJobSpec {
             message = "strategy.alpha and strategy.beta must not both be zero")
     public static class Strategy {
         @Default("energy-aware")
-        @JsonPropertyDescription("How channels are ranked: energy-aware (alpha x accuracy importance vs beta x energy saved), "
+        @JsonPropertyDescription("How channels are ranked: energy-aware (energy saved^beta / accuracy cost^alpha), "
                 + "magnitude (L2 norm only) or knapsack (keep the most importance that fits the energy budget).")
         public Criterion criterion;
 
         @Default("0.6")
         @Min(0)
-        @JsonPropertyDescription("Weight of accuracy importance (normalised L2 norm) in the removal priority. 0 gives "
-                + "energy-only pruning.")
+        @JsonPropertyDescription("Weight of accuracy cost in the removal priority: a channel's L2 norm relative to its "
+                + "layer's, times the layer's loss sensitivity measured on training samples. 0 gives energy-only pruning.")
         public Double alpha;
 
         @Default("0.4")

@@ -22,7 +22,8 @@ import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
- * Algorithm 1 of seed 002, with its scoring sign fixed (see {@link Scoring}): while the model uses more energy than
+ * Algorithm 1 of seed 002, with its scoring sign fixed and each layer's accuracy cost measured (see {@link Scoring}
+ * and {@link Sensitivity}): while the model uses more energy than
  * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that leaves ε gets a
  * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward
  * accuracy and the next step takes at most half of what the undone one took; a kept step that leaves more than half
@@ -64,6 +65,11 @@ public final class Pruner {
     private final PrintStream log;
     /** Each group's width in the model the run started from, which its multiple is chosen by. */
     private final Map<String, Integer> denseWidths = new HashMap<>();
+    /** The training samples each step's {@link Sensitivity} probe reads; null without a training split. */
+    private final Dataset probeSample;
+    /** The last model probed and its readings: after a rollback the next step plans on the same model again. */
+    private OnnxModel probed;
+    private Map<String, Double> readings;
 
     public Pruner(ModelEnergy meter, Dataset train, Dataset eval, Settings settings, String input, PrintStream log) {
         this.meter = meter;
@@ -72,6 +78,7 @@ public final class Pruner {
         this.settings = settings;
         this.input = input;
         this.log = log;
+        this.probeSample = train == null ? null : Sensitivity.sample(train, settings.fineTuning().seed());
     }
 
     /** Joules per inference of a model, from the run's meter. */
@@ -264,15 +271,43 @@ public final class Pruner {
     Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step, Set<String> frozen) {
         List<Fingerprint> prints = fingerprints(model, frozen);
         return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, this::multiple, this::room)
-                : planByRank(prints, alpha, beta, step);
+                : planByRank(model, prints, alpha, beta, step);
+    }
+
+    /**
+     * Each group's measured sensitivity, where the ranking weighs accuracy against energy (energy-aware, both α and β
+     * above zero) and there are training samples to measure with; otherwise none, and norms alone stand for accuracy.
+     */
+    private Map<String, Double> sensitivities(OnnxModel model, List<Fingerprint> prints, double alpha, double beta) {
+        if (!settings.criterion().equals("energy-aware") || alpha <= 0 || beta <= 0 || probeSample == null
+                || prints.isEmpty()) {
+            return Map.of();
+        }
+        if (model == probed) {
+            return readings; // a frozen group is only left out of the ranking, not a reason to measure again
+        }
+        try {
+            readings = Sensitivity.probe(model, prints.stream().map(Fingerprint::group).toList(), this::multiple,
+                    probeSample);
+            probed = model;
+            StringBuilder line = new StringBuilder("sensitivity (loss per unit of relative norm):");
+            readings.forEach((id, r) -> line.append(String.format(" %s %.3g", id, r)));
+            log.println(line);
+            return readings;
+        } catch (Exception e) {
+            throw new IllegalStateException("ONNX Runtime could not measure the groups' sensitivity: " + e.getMessage(), e);
+        }
     }
 
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
-    private Map<String, Integer> planByRank(List<Fingerprint> prints, double alpha, double beta, double step) {
+    private Map<String, Integer> planByRank(OnnxModel model, List<Fingerprint> prints, double alpha, double beta,
+            double step) {
+        Map<String, Double> sensitivity = sensitivities(model, prints, alpha, beta);
         List<Scoring.Unit> units = new ArrayList<>();
         for (Fingerprint f : prints) {
             for (int i = 0; i < f.group().width(); i++) {
-                units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i]));
+                units.add(new Scoring.Unit(f.group(), i, f.joulesPerUnit(), f.importance()[i],
+                        sensitivity.getOrDefault(f.group().id(), 1.0)));
             }
         }
         if (units.isEmpty()) {

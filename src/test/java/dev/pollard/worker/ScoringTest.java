@@ -46,4 +46,16 @@ class ScoringTest {
         units.addAll(group("narrow", 1, 0.8, 1.2));
         assertThat(order(units, 1, 0)).containsExactly("narrow0", "wide0", "wide1", "narrow1");
     }
+
+    @Test
+    void aGroupThatMeasuredMoreSensitiveGoesLaterAtTheSameSavingAndNorms() {
+        PruningGroup robust = new PruningGroup("robust", "channels", 2, List.of(), 0, 1, List.of());
+        PruningGroup fragile = new PruningGroup("fragile", "channels", 2, List.of(), 0, 1, List.of());
+        List<Scoring.Unit> units = List.of(new Scoring.Unit(fragile, 0, 1, 1, 16), new Scoring.Unit(fragile, 1, 1, 1, 16),
+                new Scoring.Unit(robust, 0, 1, 1, 1), new Scoring.Unit(robust, 1, 1, 1, 1));
+        assertThat(order(units, 0.6, 0.4)).containsExactly("robust0", "robust1", "fragile0", "fragile1");
+        // forty times the saving for twice the cost: the fragile layer's unit first after all
+        List<Scoring.Unit> dearer = List.of(new Scoring.Unit(fragile, 0, 40, 1, 16), new Scoring.Unit(robust, 0, 1, 1, 1));
+        assertThat(order(dearer, 0.6, 0.4)).containsExactly("fragile0", "robust0");
+    }
 }
