@@ -353,12 +353,16 @@ public final class Pruner {
             PruningGroup g = DependencyGraph.groups(current).stream().filter(x -> x.id().equals(e.getKey())).findFirst().orElseThrow();
             double[] importance = Surgery.l2(current, g);
             // within one group every unit saves the same energy: the least important go
-            int[] drop = IntStream.range(0, g.width()).boxed()
-                    .sorted(Comparator.comparingDouble((Integer i) -> importance[i]).thenComparingInt(i -> i))
-                    .limit(e.getValue()).mapToInt(Integer::intValue).sorted().toArray();
-            current = Surgery.remove(current, g, drop);
+            current = Surgery.remove(current, g, weakest(importance, e.getValue()));
         }
         return current;
+    }
+
+    /** The indices of the {@code n} smallest norms, ties to the lower index, in ascending index order. */
+    static int[] weakest(double[] norms, int n) {
+        return IntStream.range(0, norms.length).boxed()
+                .sorted(Comparator.comparingDouble((Integer i) -> norms[i]).thenComparingInt(i -> i))
+                .limit(n).mapToInt(Integer::intValue).sorted().toArray();
     }
 
     /**

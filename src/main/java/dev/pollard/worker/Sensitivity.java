@@ -5,12 +5,10 @@ import dev.pollard.graph.OnnxModel;
 import dev.pollard.graph.PruningGroup;
 import dev.pollard.graph.Surgery;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToIntFunction;
-import java.util.stream.IntStream;
 
 /**
  * How much accuracy each group carries, measured rather than guessed from norms: the training loss a copy of the model
@@ -44,9 +42,7 @@ final class Sensitivity {
         for (PruningGroup g : groups) {
             double[] norms = Surgery.l2(model, g);
             double mean = Arrays.stream(norms).average().orElse(0);
-            int[] weakest = IntStream.range(0, norms.length).boxed()
-                    .sorted(Comparator.comparingDouble((Integer i) -> norms[i]).thenComparingInt(i -> i))
-                    .limit(multiple.applyAsInt(g)).mapToInt(Integer::intValue).sorted().toArray();
+            int[] weakest = Pruner.weakest(norms, multiple.applyAsInt(g));
             double removed = mean > 0 ? Arrays.stream(weakest).mapToDouble(i -> norms[i] / mean).sum() : 0;
             double added = OrtEvaluation.loss(Surgery.remove(model, g, weakest), sample, 256) - base;
             // a loss that is no longer finite: the group carries everything; dead units (no norm) carry nothing
