@@ -17,7 +17,7 @@ import java.util.function.ToIntFunction;
  * ranking then took the first stage until every step there was rolled back (docs/results.md).
  */
 final class Sensitivity {
-    /** Training samples each probe is measured on: enough for a stable loss, a second or two per group on 2 cores. */
+    /** Training samples each probe is measured on (fixed for the run: steps compare like with like). */
     static final int SAMPLES = 1024;
 
     private Sensitivity() {
