@@ -287,8 +287,7 @@ public final class Pruner {
             return readings; // a frozen group is only left out of the ranking, not a reason to measure again
         }
         try {
-            readings = Sensitivity.probe(model, prints.stream().map(Fingerprint::group).toList(), this::multiple,
-                    probeSample);
+            readings = Sensitivity.probe(model, prints, this::multiple, probeSample);
             probed = model;
             StringBuilder line = new StringBuilder("sensitivity (loss per unit of relative norm):");
             readings.forEach((id, r) -> line.append(String.format(" %s %.3g", id, r)));

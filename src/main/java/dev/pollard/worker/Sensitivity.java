@@ -17,7 +17,7 @@ import java.util.function.ToIntFunction;
  * ranking then took the first stage until every step there was rolled back (docs/results.md).
  */
 final class Sensitivity {
-    /** Training samples each probe is measured on (fixed for the run: steps compare like with like). */
+    /** Training samples each probe is measured on. */
     static final int SAMPLES = 1024;
 
     private Sensitivity() {
@@ -35,12 +35,13 @@ final class Sensitivity {
      * free, its units would outrank every saving under any balance of α and β. With no positive reading at all every
      * group reads 1, and the ranking is by norms and savings alone.
      */
-    static Map<String, Double> probe(OnnxModel model, List<PruningGroup> groups, ToIntFunction<PruningGroup> multiple,
-            Dataset sample) throws Exception {
+    static Map<String, Double> probe(OnnxModel model, List<Pruner.Fingerprint> prints,
+            ToIntFunction<PruningGroup> multiple, Dataset sample) throws Exception {
         double base = OrtEvaluation.loss(model, sample, 256);
         Map<String, Double> readings = new LinkedHashMap<>();
-        for (PruningGroup g : groups) {
-            double[] norms = Surgery.l2(model, g);
+        for (Pruner.Fingerprint f : prints) {
+            PruningGroup g = f.group();
+            double[] norms = f.importance(); // the group L2 norms the step ranks by
             double mean = Arrays.stream(norms).average().orElse(0);
             int[] weakest = Pruner.weakest(norms, multiple.applyAsInt(g));
             double removed = mean > 0 ? Arrays.stream(weakest).mapToDouble(i -> norms[i] / mean).sum() : 0;

@@ -34,7 +34,10 @@ class SensitivityTest {
         assertThat(sample.size()).isEqualTo(Sensitivity.SAMPLES);
         List<PruningGroup> groups = DependencyGraph.groups(model);
 
-        Map<String, Double> readings = Sensitivity.probe(model, groups, g -> 8, sample);
+        List<Pruner.Fingerprint> prints = groups.stream()
+                .map(g -> new Pruner.Fingerprint(g, 0, Surgery.l2(model, g))).toList();
+
+        Map<String, Double> readings = Sensitivity.probe(model, prints, g -> 8, sample);
 
         assertThat(readings).containsOnlyKeys(groups.stream().map(PruningGroup::id).toList());
         assertThat(readings.values()).allSatisfy(r -> assertThat(r).isPositive().isFinite());
