@@ -186,8 +186,9 @@ public class PruningJobSpec {
         @Min(value = 0, inclusive = false)
         @Max(0.5)
         @JsonPropertyDescription("Fraction of the remaining prunable channels removed per step, in (0, 0.5] (of the "
-                + "energy, for knapsack); no layer loses more than a quarter of its channels in one step; after a rollback "
-                + "the next step takes at most half of what the undone one took.")
+                + "energy, for knapsack), and no more than the energy budget still needs; no layer loses more than a "
+                + "quarter of its channels in one step; after a rollback the next step takes at most half of what the "
+                + "undone one took.")
         public Double stepFraction;
 
         @Default("1.5")

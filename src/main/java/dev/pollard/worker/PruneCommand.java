@@ -107,8 +107,9 @@ public class PruneCommand implements Callable<Integer> {
     double beta;
 
     @Option(names = "--step-fraction", defaultValue = "0.1", description = "Share of the units (energy-aware, magnitude) or of "
-            + "the energy (knapsack) one step removes, no group losing more than a quarter of its units; after a rollback "
-            + "the next step takes at most half of what the undone one took (default: ${DEFAULT-VALUE}).")
+            + "the energy (knapsack) one step removes, never more than the budget still needs, no group losing more than a "
+            + "quarter of its units; after a rollback the next step takes at most half of what the undone one took "
+            + "(default: ${DEFAULT-VALUE}).")
     double stepFraction;
 
     @Option(names = "--step-growth", defaultValue = "1.5", description = "Factor the step grows by after a kept step that "

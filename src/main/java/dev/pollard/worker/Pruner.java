@@ -23,17 +23,17 @@ import java.util.stream.IntStream;
 
 /**
  * Algorithm 1 of seed 002, with its scoring sign fixed and each layer's accuracy cost measured (see {@link Scoring}
- * and {@link Sensitivity}): while the model uses more energy than
- * the budget, remove a step of the highest-priority units, fine-tune briefly, evaluate; a step that leaves ε gets a
- * second round of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward
- * accuracy and the next step takes at most half of what the undone one took; a kept step that leaves more than half
- * of ε unused grows the next one (up to {@link #LARGEST_STEP}), so that steps do not shrink with the model while
- * accuracy has room; no group loses more than {@link #MAX_GROUP_SHARE} of its units in one step, and none less than
- * one multiple; a group whose one-multiple step was rolled back is frozen for the rest of the run; the run stops when
- * the budget is met, when every group is frozen or at its minimum width, or when the fine-tuning rounds reach the
- * iteration limit. An attention-head group's unit is one head (already many features): it loses whole heads, one at
- * a time at least, scored by each head's importance and the energy one head saves; the channel multiple applies to
- * channels and neurons.
+ * and {@link Sensitivity}): while the model uses more energy than the budget, remove a step of the highest-priority
+ * units (no more than the budget still needs), fine-tune briefly, evaluate; a step that leaves ε gets a second round
+ * of fine-tuning, and if it still costs more accuracy than ε it is rolled back, the balance shifts toward accuracy and
+ * the next step takes at most half of what the undone one took; a kept step that leaves more than half of ε unused
+ * grows the next one (up to {@link #LARGEST_STEP}), so that steps do not shrink with the model while accuracy has
+ * room; no group loses more than {@link #MAX_GROUP_SHARE} of its units in one step, and none less than one multiple;
+ * a group whose one-multiple step was rolled back is frozen for the rest of the run; the run stops when the budget is
+ * met, when every group is frozen or at its minimum width, or when the fine-tuning rounds reach the iteration limit.
+ * An attention-head group's unit is one head (already many features): it loses whole heads, one at a time at least,
+ * scored by each head's importance and the energy one head saves; the channel multiple applies to channels and
+ * neurons.
  */
 public final class Pruner {
     /** The largest step a run grows to: the largest the PruningJob's stepFraction admits. */
@@ -133,7 +133,7 @@ public final class Pruner {
                 report.stopReason = "iteration limit reached";
                 break;
             }
-            Map<String, Integer> removal = plan(current, energy, alpha, beta, step, frozen);
+            Map<String, Integer> removal = plan(current, energy, energy - target, alpha, beta, step, frozen);
             Map<String, Integer> multiples = multiples(current);
             if (removal.isEmpty()) {
                 report.stopReason = "no admissible step: every group is at its minimum width or lost more than epsilon "
@@ -267,11 +267,17 @@ public final class Pruner {
         return prints;
     }
 
-    /** Units to remove per group for one step, never less than one multiple; empty when no group can give one. */
-    Map<String, Integer> plan(OnnxModel model, double joules, double alpha, double beta, double step, Set<String> frozen) {
+    /**
+     * Units to remove per group for one step, never less than one multiple; empty when no group can give one. A step
+     * takes no more than the fingerprints say the budget still needs ({@code need} joules): the last step of a run
+     * stops at the budget instead of spending accuracy on energy nobody asked to save.
+     */
+    Map<String, Integer> plan(OnnxModel model, double joules, double need, double alpha, double beta, double step,
+            Set<String> frozen) {
         List<Fingerprint> prints = fingerprints(model, frozen);
-        return settings.criterion().equals("knapsack") ? Knapsack.plan(prints, step * joules, this::multiple, this::room)
-                : planByRank(model, prints, alpha, beta, step);
+        return settings.criterion().equals("knapsack")
+                ? Knapsack.plan(prints, Math.min(step * joules, need), this::multiple, this::room)
+                : planByRank(model, prints, alpha, beta, step, need);
     }
 
     /**
@@ -300,7 +306,7 @@ public final class Pruner {
 
     /** Energy-aware and magnitude: the step's share of all units, taken in the order {@link Scoring} ranks them. */
     private Map<String, Integer> planByRank(OnnxModel model, List<Fingerprint> prints, double alpha, double beta,
-            double step) {
+            double step, double need) {
         Map<String, Double> sensitivity = sensitivities(model, prints, alpha, beta);
         List<Scoring.Unit> units = new ArrayList<>();
         for (Fingerprint f : prints) {
@@ -321,8 +327,9 @@ public final class Pruner {
         Map<String, Integer> pending = new LinkedHashMap<>();
         Map<String, Integer> removal = new LinkedHashMap<>();
         int taken = 0;
+        double saving = 0;
         for (Scoring.Unit u : Scoring.rank(units, alpha, beta)) {
-            if (taken >= budget) {
+            if (taken >= budget || saving >= need) {
                 break;
             }
             String id = u.group().id();
@@ -334,6 +341,7 @@ public final class Pruner {
                 pending.put(id, 0);
                 removal.merge(id, multiple, Integer::sum);
                 taken += multiple;
+                saving += multiple * u.joulesSaved();
             }
         }
         return removal;

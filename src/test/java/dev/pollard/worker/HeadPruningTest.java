@@ -51,7 +51,7 @@ class HeadPruningTest {
         List<PruningGroup> groups = DependencyGraph.groups(model);
         for (String criterion : List.of("energy-aware", "magnitude", "knapsack")) {
             Pruner pruner = pruner(criterion);
-            Map<String, Integer> removal = pruner.plan(model, ENERGY.joules(model), 0.6, 0.4, 0.5, Set.of());
+            Map<String, Integer> removal = pruner.plan(model, ENERGY.joules(model), ENERGY.joules(model), 0.6, 0.4, 0.5, Set.of());
             for (PruningGroup g : groups) {
                 if (g.kind().equals("attention-heads")) {
                     assertThat(removal).as(criterion + " " + g.id()).containsEntry(g.id(), 1);

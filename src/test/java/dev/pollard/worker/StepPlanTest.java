@@ -30,7 +30,8 @@ class StepPlanTest {
         int units = DependencyGraph.groups(resnet).stream().filter(g -> g.width() > 8).mapToInt(PruningGroup::width).sum();
         int share = (int) Math.ceil(0.1 * units);
 
-        Map<String, Integer> step = pruner.plan(resnet, energy.joules(resnet), 0.6, 0.4, 0.1, Set.of());
+        double joules = energy.joules(resnet);
+        Map<String, Integer> step = pruner.plan(resnet, joules, joules, 0.6, 0.4, 0.1, Set.of());
 
         int removed = step.values().stream().mapToInt(Integer::intValue).sum();
         assertThat(removed).as("%s of %d units", step, units).isBetween(share, share + 7);
@@ -38,6 +39,29 @@ class StepPlanTest {
         assertThat(step).hasSizeGreaterThan(1);
         DependencyGraph.groups(resnet).stream().filter(g -> step.containsKey(g.id())).forEach(g ->
                 assertThat(step.get(g.id())).as(g.id()).isLessThanOrEqualTo(pruner.room(g)));
+    }
+
+    /**
+     * Close to the budget a step takes what the fingerprints say is still needed, not its whole share: one multiple of any
+     * group already saves more than a ten-thousandth of the model's energy, so such a step takes exactly one.
+     */
+    @Test
+    void aStepNearTheBudgetTakesNoMoreThanItNeeds() {
+        OnnxModel resnet = OnnxModel.load(Fixtures.path("resnet18"));
+        ModelEnergy energy = ModelEnergy.analytical(new AnalyticalMeter(HardwarePresets.energyModel(HardwarePresets.spec("h100"))), 32);
+        double joules = energy.joules(resnet);
+        for (String criterion : List.of("energy-aware", "magnitude", "knapsack")) {
+            double beta = criterion.equals("magnitude") ? 0 : 0.4;
+            Pruner pruner = new Pruner(energy, null, null, new Pruner.Settings(0.6, null, 0.01, criterion, 0.6, beta, 0.1,
+                    1.5, 8, 20, FineTuner.Settings.defaults(0)), "input", new PrintStream(new ByteArrayOutputStream()));
+            Map<String, Integer> whole = pruner.plan(resnet, joules, joules, 0.6, beta, 0.1, Set.of());
+            Map<String, Integer> near = pruner.plan(resnet, joules, joules * 1e-4, 0.6, beta, 0.1, Set.of());
+
+            assertThat(near).as(criterion).hasSize(1);
+            int multiple = near.values().iterator().next();
+            assertThat(multiple).as(criterion).isEqualTo(8);
+            assertThat(whole.values().stream().mapToInt(Integer::intValue).sum()).as(criterion).isGreaterThan(8);
+        }
     }
 
     /** The smallest step of a 16-channel group is a quarter of it, not half: its multiple shrinks to 4 (and then 2). */
