@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Measures a workload the way a slow meter needs: a warm-up, then repetitions grown until one window sees enough meter
- * updates, then several such windows, reported as median and spread.
+ * Measures a workload the way a slow meter needs: a warm-up, then repetitions grown until a window sees enough meter
+ * updates, then several such windows, reported as median and spread. Every window is held to that, not only the first:
+ * a counter that moves every 20 ms gives a window of 0.19 s nine or ten updates depending on where the window starts,
+ * so a later window that saw too few is taken again, longer.
  */
 public final class Measurements {
     static final int MAX_REPETITIONS = 1 << 24;
@@ -20,18 +22,18 @@ public final class Measurements {
     public static EnergyReading measure(EnergyMeter meter, Workload workload, int windows, double minimumSeconds) {
         workload.run(1); // warm-up: first-run allocations and lazy initialisation stay out of the figures
         int repetitions = 1;
-        Window probe = meter.measure(workload, repetitions);
-        while ((probe.samples() < meter.minimumSamples() || probe.seconds() < minimumSeconds) && repetitions < MAX_REPETITIONS) {
-            // grow towards what should be enough, at least doubling so a window that saw nothing still makes progress
-            double bySamples = probe.samples() == 0 ? 4 : 1.2 * meter.minimumSamples() / probe.samples();
-            double bySeconds = probe.seconds() <= 0 ? 4 : 1.2 * minimumSeconds / probe.seconds();
-            repetitions = (int) Math.min(MAX_REPETITIONS, Math.ceil(repetitions * Math.max(2, Math.max(bySamples, bySeconds))));
-            probe = meter.measure(workload, repetitions);
-        }
         List<Window> taken = new ArrayList<>();
-        taken.add(probe);
-        for (int i = 1; i < windows; i++) {
-            taken.add(meter.measure(workload, repetitions));
+        while (taken.size() < Math.max(1, windows)) {
+            Window window = meter.measure(workload, repetitions);
+            boolean enough = window.samples() >= meter.minimumSamples() && window.seconds() >= minimumSeconds;
+            if (enough || repetitions >= MAX_REPETITIONS) {
+                taken.add(window);
+                continue;
+            }
+            // grow towards what should be enough, at least doubling so a window that saw nothing still makes progress
+            double bySamples = window.samples() == 0 ? 4 : 1.2 * meter.minimumSamples() / window.samples();
+            double bySeconds = window.seconds() <= 0 ? 4 : 1.2 * minimumSeconds / window.seconds();
+            repetitions = (int) Math.min(MAX_REPETITIONS, Math.ceil(repetitions * Math.max(2, Math.max(bySamples, bySeconds))));
         }
         return EnergyReading.of(taken);
     }
