@@ -49,9 +49,10 @@ class HeadPruningTest {
     void energyAwareAndKnapsackStepsTakeWholeHeadsFromEachAttentionLayer() {
         OnnxModel model = OnnxModel.load(Fixtures.path("bert2"));
         List<PruningGroup> groups = DependencyGraph.groups(model);
+        double joules = ENERGY.joules(model);
         for (String criterion : List.of("energy-aware", "magnitude", "knapsack")) {
             Pruner pruner = pruner(criterion);
-            Map<String, Integer> removal = pruner.plan(model, ENERGY.joules(model), ENERGY.joules(model), 0.6, 0.4, 0.5, Set.of());
+            Map<String, Integer> removal = pruner.plan(model, joules, joules, 0.6, 0.4, 0.5, Set.of());
             for (PruningGroup g : groups) {
                 if (g.kind().equals("attention-heads")) {
                     assertThat(removal).as(criterion + " " + g.id()).containsEntry(g.id(), 1);
