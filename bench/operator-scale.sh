@@ -12,7 +12,10 @@
 # watches, nanosecond clock); the operator's RSS (peak and at the end) and CPU time from /proc; the API requests of the
 # run by verb and resource (apiserver_request_total), who sends them, and the operator's requests per reconciliation
 # (operator_sdk_reconciliations_success_total); then the operator's heap, classes and threads (jcmd). Logs, the table
-# and jcmd's output stay in target/operator-scale/. The cluster and every process it started go on exit.
+# and jcmd's output stay in target/operator-scale/, with timeline.csv (every resource's timestamps) and audit.log (the
+# API server's record of each create the latencies begin and end with): bench/operator-scale-audit.py splits each
+# latency into the operator's part and the API server's by them. The operator runs with its own ServiceAccount's token
+# and manifests/'s RBAC, as in a cluster. The cluster and every process it started go on exit.
 #   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES] [DEPLOYMENTS]   (default 1000 10 4 COUNT)
 # DEPLOYMENTS: how many of the InferenceDeployments to create (0: PruningJobs alone).
 # OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its memory limit
@@ -58,14 +61,56 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# where each latency goes, from the API server's side: when it received each create of the four kinds the latencies
+# begin and end with and when it answered it (audit.log, microseconds; bench/operator-scale-audit.py reads it)
+cat >"$work/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  verbs: [create]
+  resources:
+  - {group: pollard.dev, resources: [pruningjobs, inferencedeployments]}
+  - {group: batch, resources: [jobs]}
+- level: Metadata
+  verbs: [create, patch]  # the operator applies its Deployments
+  resources:
+  - {group: apps, resources: [deployments]}
+- level: None
+POLICY
 # a Service each InferenceDeployment: more than the default /24 holds
-KUBECONFIG="$(POLLARD_SERVICE_CLUSTER_IP_RANGE=10.0.0.0/16 e2e/cluster.sh up "$work/cluster" | tail -n1)"
+KUBECONFIG="$(POLLARD_SERVICE_CLUSTER_IP_RANGE=10.0.0.0/16 POLLARD_APISERVER_AUDIT_POLICY="$work/audit-policy.yaml" \
+  e2e/cluster.sh up "$work/cluster" | tail -n1)"
 export KUBECONFIG
 "$kubectl" apply -f crds/ >/dev/null
 "$kubectl" wait --for=condition=Established crd --all --timeout=120s >/dev/null
 "$kubectl" apply -f examples/local/hardwareclass-h100.yaml >/dev/null
 # the class's run slots (default 4 at once) would make the benchmark measure the queue, not the operator
 "$kubectl" patch hardwareclass h100 --type=merge -p '{"spec":{"maxConcurrentRuns":10000}}' >/dev/null
+
+# The operator signs in as it does in a cluster: its own ServiceAccount's token, with manifests/'s RBAC (so every
+# request is authorized as in production). The cluster's admin certificate would have it sign each new TLS connection
+# with an RSA key, work an in-cluster operator never does: at the start of the run that was most of its network threads'
+# time (a JFR profile of run 29 in docs/results.md).
+python3 - manifests/01-namespace.yaml manifests/03-operator.yaml <<'PY' | "$kubectl" apply -f - >/dev/null
+import sys, yaml
+for path in sys.argv[1:]:
+    for doc in yaml.safe_load_all(open(path)):
+        if doc and doc["kind"] in ("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+            print("---\n" + yaml.safe_dump(doc))
+PY
+operator_kubeconfig="$work/operator-kubeconfig"
+for field in server certificate-authority; do
+  declare "cluster_${field//-/_}=$("$kubectl" config view --raw --minify -o "jsonpath={.clusters[0].cluster.$field}")"
+done
+KUBECONFIG="$operator_kubeconfig" "$kubectl" config set-cluster local --server "$cluster_server" \
+  --certificate-authority "$cluster_certificate_authority" >/dev/null
+KUBECONFIG="$operator_kubeconfig" "$kubectl" config set-credentials pollard-operator \
+  --token "$("$kubectl" create token pollard-operator -n pollard-system --duration 24h)" >/dev/null
+KUBECONFIG="$operator_kubeconfig" "$kubectl" config set-context operator --cluster local --user pollard-operator \
+  --namespace pollard-system >/dev/null
+KUBECONFIG="$operator_kubeconfig" "$kubectl" config use-context operator >/dev/null
 
 java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.StandInNodeMain "$node" $((2 * count + 100)) >"$out/node.log" 2>&1 &
 pids+=($!)
@@ -74,7 +119,7 @@ pids+=($!)
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 # shellcheck disable=SC2086 # OPERATOR_JAVA_OPTS is a list of JVM options
-MALLOC_ARENA_MAX=2 QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
+KUBECONFIG="$operator_kubeconfig" MALLOC_ARENA_MAX=2 QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
   java ${OPERATOR_JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar operator >"$out/operator.log" 2>&1 &
 operator=$!
 pids+=("$operator")

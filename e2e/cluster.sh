@@ -10,6 +10,7 @@
 # DIR defaults to /tmp/pollard-cluster. Ports are chosen free at start (`up`) and kept in DIR/ports, with the Services'
 # address range: POLLARD_SERVICE_CLUSTER_IP_RANGE (default 10.0.0.0/24: about 250 Services; bench/operator-scale.sh
 # needs more), and the API server's feature gates: POLLARD_APISERVER_FEATURE_GATES (default none).
+# POLLARD_APISERVER_AUDIT_POLICY: an audit policy file; the API server then logs what it selects to DIR/logs/audit.log.
 set -euo pipefail
 cmd="${1:-}"; dir="${2:-${POLLARD_CLUSTER_DIR:-/tmp/pollard-cluster}}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -46,6 +47,7 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range "$service_range" \
     --authorization-mode Node,RBAC --enable-priority-and-fairness=false --feature-gates "${feature_gates:-}" \
+    ${audit_policy:+--audit-policy-file "$audit_policy" --audit-log-path "$dir/logs/audit.log" --audit-log-maxsize 0} \
     >> "$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! > "$dir/kube-apiserver.pid"
 }
@@ -92,8 +94,9 @@ fi
 etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
 service_range="${POLLARD_SERVICE_CLUSTER_IP_RANGE:-10.0.0.0/24}"
 feature_gates="${POLLARD_APISERVER_FEATURE_GATES:-}"
-printf 'etcd_port=%s\npeer_port=%s\napi_port=%s\nservice_range=%s\nfeature_gates=%s\n' "$etcd_port" "$peer_port" \
-  "$api_port" "$service_range" "$feature_gates" \
+audit_policy="${POLLARD_APISERVER_AUDIT_POLICY:-}"
+printf 'etcd_port=%s\npeer_port=%s\napi_port=%s\nservice_range=%s\nfeature_gates=%s\naudit_policy=%q\n' "$etcd_port" \
+  "$peer_port" "$api_port" "$service_range" "$feature_gates" "$audit_policy" \
   > "$dir/ports"
 "$bin/etcd" --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
   --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \

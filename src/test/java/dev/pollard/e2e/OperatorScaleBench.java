@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -45,6 +46,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The driver of {@code bench/operator-scale.sh}: against a local control plane with the real operator running in a
@@ -73,6 +76,7 @@ public final class OperatorScaleBench {
     private final Options options;
     private final HttpClient http = HttpClient.newHttpClient();
     private final long origin = System.nanoTime();
+    private final Instant originUtc = Instant.now();
 
     private final Map<String, Long> pjAdded = new ConcurrentHashMap<>();
     private final Map<String, Long> jobAdded = new ConcurrentHashMap<>();
@@ -211,6 +215,7 @@ public final class OperatorScaleBench {
         sampler.stop();
         recorder.shutdownNow();
         Files.write(options.out().resolve("operator-rss.csv"), List.copyOf(series));
+        writeTimeline(namespaces);
         informers.forEach(SharedIndexInformer::close);
         String machineLine = machine.end();
         Map<String, int[]> operatorEvents = operatorEvents(namespaces);
@@ -713,6 +718,26 @@ public final class OperatorScaleBench {
         double max() {
             return Arrays.stream(seconds).max().orElse(Double.NaN);
         }
+    }
+
+    /**
+     * Every resource's timestamps, one line each (seconds since {@code originUtc}, the wall clock at the benchmark's
+     * origin), so that a tail can be placed in the run and beside the API server's audit log.
+     */
+    private void writeTimeline(List<String> namespaces) throws IOException {
+        List<String> lines = new ArrayList<>(List.of("# origin " + originUtc,
+                "resource,pruningjob_added,job_added,job_complete,pruningjob_succeeded,inferencedeployment_added,"
+                        + "deployment_added,inferencedeployment_ready"));
+        for (int i = 0; i < Math.max(options.count(), options.deployments()); i++) {
+            String ns = namespaces.get(i % namespaces.size());
+            String pj = ns + "/" + String.format("pj-%05d", i);
+            String infd = ns + "/" + String.format("infd-%05d", i);
+            lines.add(Stream.of(pjAdded.get(pj), jobAdded.get(pj), jobComplete.get(pj), pjSucceeded.get(pj),
+                    infdAdded.get(infd), deploymentAdded.get(infd), infdReady.get(infd))
+                    .map(t -> t == null ? "" : String.format(Locale.ROOT, "%.6f", t / 1e9))
+                    .collect(Collectors.joining(",", i + ",", "")));
+        }
+        Files.write(options.out().resolve("timeline.csv"), lines);
     }
 
     private static double[] between(Map<String, Long> from, Map<String, Long> to) {
