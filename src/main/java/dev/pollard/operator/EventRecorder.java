@@ -6,20 +6,23 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.Resource;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Objects;
 import org.jboss.logging.Logger;
 
 /**
  * Emits core/v1 Events about a resource, so {@code kubectl describe} and {@code kubectl get events} show them. The same
  * (resource, reason, message) is one Event whose count grows, never a new Event: an operator restart, a retry or a
- * second replica cannot fill a namespace with duplicates (as the Flink operator's EventRecorder does it).
+ * second replica cannot fill a namespace with duplicates (as the Flink operator's EventRecorder does it). The request
+ * goes out on a writer of its own ({@link EventWriters}), not on the caller's thread.
  */
 public final class EventRecorder {
     public static final String COMPONENT = "pollard-operator";
     private static final int MAX_MESSAGE = 1024;
     private static final Logger LOG = Logger.getLogger(EventRecorder.class);
+    /** Four writers keep up with a thousand new resources a minute on a loaded API server (docs/results.md). */
+    private static final EventWriters WRITERS = new EventWriters(4, 1000);
 
     private EventRecorder() {
     }
@@ -30,44 +33,50 @@ public final class EventRecorder {
             return;
         }
         String text = message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE - 1) + "…" : message;
-        String name = name(about, reason, text);
         String namespace = about.getMetadata().getNamespace() != null ? about.getMetadata().getNamespace() : "default";
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        var events = client.v1().events().inNamespace(namespace);
+        // built here, from the resource as the caller has it: the write happens later, on another thread
+        Event event = new EventBuilder()
+                .withNewMetadata().withName(name(about, reason, text)).withNamespace(namespace).endMetadata()
+                .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(about.getApiVersion())
+                        .withKind(about.getKind()).withName(about.getMetadata().getName())
+                        .withNamespace(about.getMetadata().getNamespace()).withUid(about.getMetadata().getUid())
+                        .build())
+                .withType(reason.eventType.text).withReason(reason.name()).withMessage(text)
+                .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+                .withNewSource().withComponent(COMPONENT).endSource()
+                .withReportingComponent(COMPONENT)
+                .build();
+        String key = Objects.requireNonNullElse(about.getMetadata().getUid(), namespace + "/" + about.getMetadata().getName());
+        if (!WRITERS.submit(key, () -> write(client, event))) {
+            LOG.warnf("dropped event %s on %s: too many Events waiting to be written", reason, about.getMetadata().getName());
+        }
+    }
+
+    private static void write(KubernetesClient client, Event event) {
+        var events = client.v1().events().inNamespace(event.getMetadata().getNamespace());
         try {
             // most announcements are new: create first (one request), count up only when the name is taken
-            events.resource(new EventBuilder()
-                    .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
-                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(about.getApiVersion())
-                            .withKind(about.getKind()).withName(about.getMetadata().getName())
-                            .withNamespace(about.getMetadata().getNamespace()).withUid(about.getMetadata().getUid())
-                            .build())
-                    .withType(reason.eventType.text).withReason(reason.name()).withMessage(text)
-                    .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-                    .withNewSource().withComponent(COMPONENT).endSource()
-                    .withReportingComponent(COMPONENT)
-                    .build()).create();
+            events.resource(event).create();
         } catch (KubernetesClientException e) {
-            if (e.getCode() == 409) {
-                countAgain(events.withName(name), now, reason, about);
-            } else {
-                couldNotRecord(reason, about, e);
+            if (e.getCode() != 409) {
+                couldNotRecord(event, e);
+                return;
             }
+            try {
+                events.withName(event.getMetadata().getName()).edit(old -> new EventBuilder(old).withCount(old.getCount() == null ? 2 : old.getCount() + 1)
+                        .withLastTimestamp(event.getLastTimestamp()).build());
+            } catch (RuntimeException again) {
+                couldNotRecord(event, again);
+            }
+        } catch (RuntimeException e) {
+            couldNotRecord(event, e);
         }
     }
 
-    private static void countAgain(Resource<Event> event, String now, Reason reason, HasMetadata about) {
-        try {
-            event.edit(e -> new EventBuilder(e).withCount(e.getCount() == null ? 2 : e.getCount() + 1)
-                    .withLastTimestamp(now).build());
-        } catch (KubernetesClientException e) {
-            couldNotRecord(reason, about, e);
-        }
-    }
-
-    /** An Event is a courtesy: failing to write one (or losing a race to write it) must not fail the reconciliation. */
-    private static void couldNotRecord(Reason reason, HasMetadata about, KubernetesClientException e) {
-        LOG.warnf("could not record event %s on %s: %s", reason, about.getMetadata().getName(), e.getMessage());
+    /** An Event is a courtesy: failing to write one (or losing a race to write it) must not fail anything else. */
+    private static void couldNotRecord(Event event, RuntimeException e) {
+        LOG.warnf("could not record event %s on %s: %s", event.getReason(), event.getInvolvedObject().getName(), e.getMessage());
     }
 
     /** Deterministic: the same resource, reason and message name the same Event. */

@@ -154,8 +154,8 @@ class CompressionPolicyReconcilerTest {
                 .containsExactlyInAnyOrder("a".repeat(64), "d".repeat(64)));
         assertThat(client.resources(PruningJob.class).inNamespace(namespace).withName(secondSource.getMetadata().getName())
                 .get()).isNull();
-        assertThat(client.v1().events().inNamespace(namespace).list().getItems())
-                .anySatisfy(e -> assertThat(e.getMessage()).contains("superseded while it ran"));
+        await().atMost(REACTION).untilAsserted(() -> assertThat(client.v1().events().inNamespace(namespace).list().getItems())
+                .anySatisfy(e -> assertThat(e.getMessage()).contains("superseded while it ran")));
 
         // the deployment loses the label the policy selects: all its runs go
         client.resources(InferenceDeployment.class).inNamespace(namespace).withName("cnn-a").edit(i -> {
