@@ -21,7 +21,7 @@ public final class EventRecorder {
     public static final String COMPONENT = "pollard-operator";
     private static final int MAX_MESSAGE = 1024;
     private static final Logger LOG = Logger.getLogger(EventRecorder.class);
-    /** Four writers keep up with a thousand new resources a minute on a loaded API server (docs/results.md). */
+    /** Four wrote all 3,000 Events of 2,000 resources created at 20 a second, none dropped (docs/results.md). */
     private static final EventWriters WRITERS = new EventWriters(4, 1000);
 
     private EventRecorder() {
@@ -47,9 +47,11 @@ public final class EventRecorder {
                 .withNewSource().withComponent(COMPONENT).endSource()
                 .withReportingComponent(COMPONENT)
                 .build();
-        String key = Objects.requireNonNullElse(about.getMetadata().getUid(), namespace + "/" + about.getMetadata().getName());
+        String key = Objects.requireNonNullElse(about.getMetadata().getUid(),
+                namespace + "/" + about.getMetadata().getName());
         if (!WRITERS.submit(key, () -> write(client, event))) {
-            LOG.warnf("dropped event %s on %s: too many Events waiting to be written", reason, about.getMetadata().getName());
+            LOG.warnf("dropped event %s on %s: too many Events waiting to be written", reason,
+                    about.getMetadata().getName());
         }
     }
 
@@ -64,7 +66,8 @@ public final class EventRecorder {
                 return;
             }
             try {
-                events.withName(event.getMetadata().getName()).edit(old -> new EventBuilder(old).withCount(old.getCount() == null ? 2 : old.getCount() + 1)
+                events.withName(event.getMetadata().getName()).edit(old -> new EventBuilder(old)
+                        .withCount(old.getCount() == null ? 2 : old.getCount() + 1)
                         .withLastTimestamp(event.getLastTimestamp()).build());
             } catch (RuntimeException again) {
                 couldNotRecord(event, again);
@@ -76,7 +79,8 @@ public final class EventRecorder {
 
     /** An Event is a courtesy: failing to write one (or losing a race to write it) must not fail anything else. */
     private static void couldNotRecord(Event event, RuntimeException e) {
-        LOG.warnf("could not record event %s on %s: %s", event.getReason(), event.getInvolvedObject().getName(), e.getMessage());
+        LOG.warnf("could not record event %s on %s: %s", event.getReason(), event.getInvolvedObject().getName(),
+                e.getMessage());
     }
 
     /** Deterministic: the same resource, reason and message name the same Event. */

@@ -8,12 +8,12 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Where Events are written: a few threads of their own with bounded queues, so that announcing a change never holds a
- * reconciliation thread (as client-go's event broadcaster does it). Under a burst every request to the API server waits,
- * and the reconciliation threads that every controller shares were all parked on such waits while new resources queued
- * behind them (docs/results.md, "Operator at scale", runs 28–32). The writes about one resource go to one writer, so
- * they keep their order; a full queue drops the write instead of waiting, because an Event is a courtesy and the status
- * already says the same.
+ * Where Events are written: a few threads of their own with bounded queues, so that announcing a change never holds
+ * a reconciliation thread (as client-go's event broadcaster does it). Under a burst every request to the API server
+ * waits, and the reconciliation threads that every controller shares were all parked on such waits while new resources
+ * queued behind them (docs/results.md, "Operator at scale", runs 28–34). The writes about one resource go to one
+ * writer, so they keep their order; a full queue drops the write instead of waiting, because an Event is a courtesy and
+ * the status already says the same.
  */
 final class EventWriters {
     private final List<ThreadPoolExecutor> writers = new ArrayList<>();
