@@ -91,7 +91,7 @@ export KUBECONFIG
 
 # The operator signs in as it does in a cluster: its own ServiceAccount's token, with manifests/'s RBAC (so every
 # request is authorized as in production). The cluster's admin certificate would have it sign each new TLS connection
-# with an RSA key, work an in-cluster operator never does: at the start of the run that was most of its network threads'
+# with an RSA key, work an in-cluster operator never does: at the start of the run that was half of its network threads'
 # time (a JFR profile of run 29 in docs/results.md).
 python3 - manifests/01-namespace.yaml manifests/03-operator.yaml <<'PY' | "$kubectl" apply -f - >/dev/null
 import sys, yaml
