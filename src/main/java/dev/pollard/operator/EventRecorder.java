@@ -58,19 +58,16 @@ public final class EventRecorder {
     private static void write(KubernetesClient client, Event event) {
         var events = client.v1().events().inNamespace(event.getMetadata().getNamespace());
         try {
-            // most announcements are new: create first (one request), count up only when the name is taken
-            events.resource(event).create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                couldNotRecord(event, e);
-                return;
-            }
             try {
+                // most announcements are new: create first (one request), count up only when the name is taken
+                events.resource(event).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) {
+                    throw e;
+                }
                 events.withName(event.getMetadata().getName()).edit(old -> new EventBuilder(old)
                         .withCount(old.getCount() == null ? 2 : old.getCount() + 1)
                         .withLastTimestamp(event.getLastTimestamp()).build());
-            } catch (RuntimeException again) {
-                couldNotRecord(event, again);
             }
         } catch (RuntimeException e) {
             couldNotRecord(event, e);
