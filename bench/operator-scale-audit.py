@@ -32,22 +32,20 @@ def main(directory):
     lines = (directory / "timeline.csv").read_text().splitlines()
     origin = seconds(lines[0].split()[-1])
     timeline = list(csv.DictReader(lines[1:]))
-    # (namespace, name, resource) -> (received, answered), wall-clock seconds; the first create or apply of each
-    requests = {}
+    # (owner, resource) -> (received, answered), wall-clock seconds, of the first create or apply of each; a run's Job is
+    # named after its PruningJob and a hash, a served Deployment after its InferenceDeployment
+    by_name = {}
     with open(directory / "audit.log") as log:
         for line in log:
             event = json.loads(line)
             ref = event.get("objectRef", {})
-            if event.get("stage") != "ResponseComplete" or event.get("responseStatus", {}).get("code", 0) >= 300:
+            name, resource = ref.get("name"), ref.get("resource")
+            if not name or event.get("stage") != "ResponseComplete" \
+                    or event.get("responseStatus", {}).get("code", 0) >= 300:
                 continue
-            key = (ref.get("namespace"), ref.get("name"), ref.get("resource"))
-            requests.setdefault(key, (seconds(event["requestReceivedTimestamp"]), seconds(event["stageTimestamp"])))
-    # a run's Job is named after its PruningJob and a hash; a served Deployment after its InferenceDeployment
-    by_name = {}
-    for (ns, name, resource), times in requests.items():
-        if name:
             owner = name.rsplit("-", 1)[0] if resource == "jobs" else name
-            by_name[(owner, resource)] = (ns, times)
+            by_name.setdefault((owner, resource),
+                               (seconds(event["requestReceivedTimestamp"]), seconds(event["stageTimestamp"])))
 
     for title, user_resource, user_column, own_column, name_prefix, own in (
             ("PruningJob created -> its Job created", "pruningjobs", "pruningjob_added", "job_added", "pj", "jobs"),
@@ -59,7 +57,7 @@ def main(directory):
             if not row[user_column] or not row[own_column] or (name, user_resource) not in by_name \
                     or (name, own) not in by_name:
                 continue
-            user, op = by_name[(name, user_resource)][1], by_name[(name, own)][1]
+            user, op = by_name[(name, user_resource)], by_name[(name, own)]
             watched_user = origin + float(row[user_column])
             watched_own = origin + float(row[own_column])
             rows.append((watched_own - watched_user, watched_user - user[1], op[0] - user[1], op[1] - op[0],
