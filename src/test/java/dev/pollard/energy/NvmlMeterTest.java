@@ -48,6 +48,18 @@ class NvmlMeterTest {
     }
 
     @Test
+    void energySinceTheLastCounterStepIsCounted() {
+        // an H200's counter moves every 100 ms; a window of 1,090 ms ends 90 ms after its last step, whose energy the
+        // counter does not show yet: reading it at the end gave 229 W for a 250 W board
+        fake.fakeNvmlConfigure(WATTS, 100, 1_000_000, 1, 0, 0);
+        try (NvmlMeter meter = NvmlMeter.open(FakeNvml.LIBRARY.toString(), "0")) {
+            Window window = meter.measure(ONE_MILLISECOND, 1090);
+            assertThat(window.samples()).isGreaterThanOrEqualTo(10);
+            assertThat(window.watts()).isCloseTo(WATTS, within(0.02 * WATTS));
+        }
+    }
+
+    @Test
     void withoutACounterPowerSamplesAreIntegrated() {
         fake.fakeNvmlConfigure(WATTS, 20, 0, 0, 0, 0);
         try (NvmlMeter meter = NvmlMeter.open(FakeNvml.LIBRARY.toString(), "0")) {
