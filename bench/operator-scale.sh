@@ -18,6 +18,9 @@
 # and manifests/'s RBAC, as in a cluster. The cluster and every process it started go on exit.
 #   bench/operator-scale.sh [COUNT] [RATE] [NAMESPACES] [DEPLOYMENTS]   (default 1000 10 4 COUNT)
 # DEPLOYMENTS: how many of the InferenceDeployments to create (0: PruningJobs alone).
+# WARM_UP: PruningJobs and InferenceDeployments created first (default 200 each, 20 s at the default rate), in a
+# namespace of their own and done before anything is measured, so that the figures are those of a cluster and an
+# operator that have been serving; their latencies, the cold start, are printed on a line of their own (0: none).
 # OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its memory limit
 # (384 MiB) as -XX:MaxRAM (what the JVM reads from the container) and the chart's javaOptions; MALLOC_ARENA_MAX as the
 # chart sets it. POLLARD_APISERVER_FEATURE_GATES: the API server's feature gates (e2e/cluster.sh; default none).
@@ -28,6 +31,7 @@ count="${1:-1000}"
 rate="${2:-10}"
 namespaces="${3:-4}"
 deployments="${4:-$count}"
+warm_up="${WARM_UP:-200}"
 out="target/operator-scale"
 node="stand-in-node-1"
 
@@ -112,7 +116,7 @@ KUBECONFIG="$operator_kubeconfig" "$kubectl" config set-context operator --clust
   --namespace pollard-system >/dev/null
 KUBECONFIG="$operator_kubeconfig" "$kubectl" config use-context operator >/dev/null
 
-java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.StandInNodeMain "$node" $((2 * count + 100)) >"$out/node.log" 2>&1 &
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.StandInNodeMain "$node" $((2 * (count + warm_up) + 100)) >"$out/node.log" 2>&1 &
 pids+=($!)
 "$kubectl" wait --for=create "node/$node" --timeout=300s >/dev/null
 "$kubectl" wait --for=condition=Ready "node/$node" --timeout=300s >/dev/null
@@ -136,7 +140,7 @@ for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do
 done
 started="$(date -u +%Y-%m-%dT%H:%MZ)"
 status=0
-java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --inference-deployments "$deployments" --rate "$rate" --namespaces "$namespaces" \
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --inference-deployments "$deployments" --warm-up "$warm_up" --rate "$rate" --namespaces "$namespaces" \
   --operator-pid "$operator" --operator-metrics "http://127.0.0.1:$port/q/metrics" --out "$out" \
   --clock-ticks "$(getconf CLK_TCK)" --processes "$processes" 2>"$out/bench.log" || status=$?
 

@@ -52,8 +52,9 @@ import java.util.stream.Stream;
 /**
  * The driver of {@code bench/operator-scale.sh}: against a local control plane with the real operator running in a
  * process of its own (pid and metrics address given) and a {@link StandInNode}, creates COUNT PruningJobs and COUNT
- * InferenceDeployments spread over a few namespaces at a steady rate, and measures, from watch events it receives
- * itself (nanosecond clock, not the whole-second timestamps of conditions):
+ * InferenceDeployments spread over a few namespaces at a steady rate, after a warm-up of the same kind in a namespace of
+ * its own (its latencies reported apart), and measures, from watch events it receives itself (nanosecond clock, not the
+ * whole-second timestamps of conditions):
  * <ul>
  * <li>PruningJob created (its ADDED event) to its Job created (the Job's ADDED event);
  * <li>the Job's Complete condition first seen to the PruningJob's status.phase Succeeded first seen;
@@ -91,10 +92,12 @@ public final class OperatorScaleBench {
     private final Map<String, String> errors = new ConcurrentHashMap<>();
     private final AtomicLong createLagMax = new AtomicLong();
     private final AtomicInteger createErrors = new AtomicInteger();
-    private final CountDownLatch pjDone;
-    private final CountDownLatch infdDone;
+    /** The namespaces whose resources the watches record: the warm-up's, then the measured ones. */
+    private volatile Set<String> recorded = Set.of();
+    private volatile CountDownLatch pjDone;
+    private volatile CountDownLatch infdDone;
 
-    record Options(int count, int deployments, int namespaces, double rate, long operatorPid, URI operatorMetrics, Duration timeout,
+    record Options(int count, int deployments, int warmUp, int namespaces, double rate, long operatorPid, URI operatorMetrics, Duration timeout,
             String hardwareClass, Path out, int clockTicks, Map<String, Long> processes) {
         static Options parse(String[] args) {
             Map<String, String> a = new HashMap<>();
@@ -103,6 +106,7 @@ public final class OperatorScaleBench {
             }
             int count = Integer.parseInt(a.getOrDefault("count", "1000"));
             return new Options(count, Integer.parseInt(a.getOrDefault("inference-deployments", String.valueOf(count))),
+                    Integer.parseInt(a.getOrDefault("warm-up", "0")),
                     Integer.parseInt(a.getOrDefault("namespaces", "4")),
                     Double.parseDouble(a.getOrDefault("rate", "10")),
                     Long.parseLong(Objects.requireNonNull(a.get("operator-pid"), "--operator-pid")),
@@ -129,8 +133,6 @@ public final class OperatorScaleBench {
     private OperatorScaleBench(KubernetesClient client, Options options) {
         this.client = client;
         this.options = options;
-        this.pjDone = new CountDownLatch(options.count());
-        this.infdDone = new CountDownLatch(options.deployments());
     }
 
     public static void main(String[] args) throws Exception {
@@ -170,6 +172,11 @@ public final class OperatorScaleBench {
                 now() / 1e9, sampler.rssKb() / 1024.0, sampler.cpuSeconds(), pjAdded.size(), jobAdded.size(),
                 pjSucceeded.size(), infdAdded.size(), deploymentAdded.size(), infdReady.size())), 0, 1, TimeUnit.SECONDS);
 
+        String warmUp = options.warmUp() > 0 ? warmUp("scale-warm-up", options.warmUp()) : "";
+        recorded = Set.copyOf(namespaces);
+        pjDone = new CountDownLatch(options.count());
+        infdDone = new CountDownLatch(options.deployments());
+
         MachineCpu machine = new MachineCpu(options.processes(), options.clockTicks());
         Map<List<String>, Double> apiBefore = apiRequests();
         Map<List<String>, double[]> apiTimeBefore = apiTime();
@@ -180,26 +187,9 @@ public final class OperatorScaleBench {
                 options.count(), options.deployments(), namespaces.size(),
                 options.rate() > 0 ? fmt(options.rate()) : "as fast as they go");
 
-        // creates go out on their own threads, so a slow one does not hold back those due after it
-        ScheduledExecutorService creators = Executors.newScheduledThreadPool(16);
-        for (int i = 0; i < Math.max(options.count(), options.deployments()); i++) {
-            String ns = namespaces.get(i % namespaces.size());
-            String pj = String.format("pj-%05d", i);
-            String infd = String.format("infd-%05d", i);
-            long due = options.rate() > 0 ? (long) (i * 1e9 / options.rate()) : 0;
-            if (i < options.count()) {
-                creators.schedule(() -> create(ns, pj, pruningJob(ns, pj), due + start), due, TimeUnit.NANOSECONDS);
-            }
-            if (i < options.deployments()) {
-                creators.schedule(() -> create(ns, infd, inferenceDeployment(ns, infd), due + start), due, TimeUnit.NANOSECONDS);
-            }
-        }
-        creators.shutdown();
-        boolean finished = creators.awaitTermination(options.timeout().toSeconds(), TimeUnit.SECONDS);
+        boolean finished = createAll(namespaces, options.count(), options.deployments(), start);
         long created = now();
-        long deadline = System.nanoTime() + options.timeout().toNanos();
-        finished = finished && pjDone.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
-                && infdDone.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        finished = finished && awaitDone();
         long done = now();
         if (!finished) {
             System.err.printf("not finished within %s: %d of %d PruningJobs ended, %d of %d InferenceDeployments ready%n",
@@ -223,11 +213,73 @@ public final class OperatorScaleBench {
         StringBuilder table = new StringBuilder();
         report(table, namespaces, start, created, done, settled, apiBefore, apiAfter, operatorBefore, operatorAfter,
                 cpuBefore, cpuAfter, sampler, rssEnd, operatorEvents);
+        table.append(warmUp);
         reportApiTime(table, apiTimeBefore, apiTimeAfter);
         table.append(machineLine);
         System.out.print(table);
         Files.writeString(options.out().resolve("table.md"), table);
         return finished ? 0 : 1;
+    }
+
+    /**
+     * Creates the resources over the namespaces at the rate, each create on a thread of its own so that a slow one does
+     * not hold back those due after it; false when they did not all go out within the timeout.
+     */
+    private boolean createAll(List<String> namespaces, int count, int deployments, long start) throws InterruptedException {
+        ScheduledExecutorService creators = Executors.newScheduledThreadPool(16);
+        for (int i = 0; i < Math.max(count, deployments); i++) {
+            String ns = namespaces.get(i % namespaces.size());
+            String pj = String.format("pj-%05d", i);
+            String infd = String.format("infd-%05d", i);
+            long due = options.rate() > 0 ? (long) (i * 1e9 / options.rate()) : 0;
+            if (i < count) {
+                creators.schedule(() -> create(ns, pj, pruningJob(ns, pj), due + start), due, TimeUnit.NANOSECONDS);
+            }
+            if (i < deployments) {
+                creators.schedule(() -> create(ns, infd, inferenceDeployment(ns, infd), due + start), due, TimeUnit.NANOSECONDS);
+            }
+        }
+        creators.shutdown();
+        return creators.awaitTermination(options.timeout().toSeconds(), TimeUnit.SECONDS);
+    }
+
+    /** Waits for every PruningJob to end and every InferenceDeployment to be Ready; false when the timeout came first. */
+    private boolean awaitDone() throws InterruptedException {
+        long deadline = System.nanoTime() + options.timeout().toNanos();
+        return pjDone.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
+                && infdDone.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The run's first resources after the operator's start, in a namespace of their own and at the same rate, done
+     * before anything is measured: a cluster and an operator that have been serving (classes loaded, code compiled,
+     * caches and connections up), which is what users create into. Their figures are reported on a line of their own
+     * (the cold start), and the watches forget them.
+     */
+    private String warmUp(String ns, int n) throws InterruptedException {
+        provideClaim(ns);
+        recorded = Set.of(ns);
+        pjDone = new CountDownLatch(n);
+        infdDone = new CountDownLatch(n);
+        System.err.printf("warming up: %d PruningJobs and %d InferenceDeployments in %s%n", n, n, ns);
+        long start = now();
+        if (!createAll(List.of(ns), n, n, start) || !awaitDone()) {
+            throw new IllegalStateException("the warm-up did not finish within " + options.timeout());
+        }
+        Latency toJob = new Latency("", between(pjAdded, jobAdded), n);
+        Latency toDeployment = new Latency("", between(infdAdded, deploymentAdded), n);
+        String line = String.format(Locale.ROOT, "%nWarm-up before the figures above (the operator's first %d PruningJobs "
+                + "and %d InferenceDeployments after its start, in %s at the same rate, done in %.1f s; they stay, so "
+                + "the operator's RSS above holds them; counted in no other figure above): PruningJob created → its Job created p50 %s s, p99 %s s, max %s s; "
+                + "InferenceDeployment created → Deployment created p50 %s s, p99 %s s, max %s s; %d create errors, %d "
+                + "resources reporting a reconciliation error.%n", n, n, ns, (now() - start) / 1e9, fmt(toJob.p(0.5)),
+                fmt(toJob.p(0.99)), fmt(toJob.max()), fmt(toDeployment.p(0.5)), fmt(toDeployment.p(0.99)),
+                fmt(toDeployment.max()), createErrors.getAndSet(0), errors.size());
+        recorded = Set.of();
+        Stream.of(pjAdded, jobAdded, jobComplete, pjSucceeded, pjFailed, infdAdded, deploymentAdded, infdReady, createdAt,
+                errors).forEach(Map::clear);
+        createLagMax.set(0);
+        return line;
     }
 
     // ---- set-up --------------------------------------------------------------------------------------------------
@@ -347,16 +399,18 @@ public final class OperatorScaleBench {
         }
     }
 
-    private static <T> ResourceEventHandler<T> handler(Consumer<T> seen) {
+    private <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> seen) {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(T obj) {
-                seen.accept(obj);
+                onUpdate(null, obj);
             }
 
             @Override
             public void onUpdate(T before, T obj) {
-                seen.accept(obj);
+                if (recorded.contains(obj.getMetadata().getNamespace())) {
+                    seen.accept(obj);
+                }
             }
 
             @Override
