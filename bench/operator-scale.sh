@@ -21,6 +21,8 @@
 # WARM_UP: PruningJobs and InferenceDeployments created first (default 200 each, 20 s at the default rate), in a
 # namespace of their own and done before anything is measured, so that the figures are those of a cluster and an
 # operator that have been serving; their latencies, the cold start, are printed on a line of their own (0: none).
+# RESTART_OPERATOR=1: after the warm-up, the operator is stopped and a new one started into the warm cluster (as after an
+# upgrade), and the 1,000 + 1,000 measure that new operator.
 # OPERATOR_JAVA_OPTS: the operator's JVM options; by default what the chart's operator pod gets, its memory limit
 # (384 MiB) as -XX:MaxRAM (what the JVM reads from the container) and the chart's javaOptions; MALLOC_ARENA_MAX as the
 # chart sets it. POLLARD_APISERVER_FEATURE_GATES: the API server's feature gates (e2e/cluster.sh; default none).
@@ -121,18 +123,21 @@ pids+=($!)
 "$kubectl" wait --for=create "node/$node" --timeout=300s >/dev/null
 "$kubectl" wait --for=condition=Ready "node/$node" --timeout=300s >/dev/null
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-# shellcheck disable=SC2086 # OPERATOR_JAVA_OPTS is a list of JVM options
-KUBECONFIG="$operator_kubeconfig" MALLOC_ARENA_MAX=2 QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
-  java ${OPERATOR_JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar operator >"$out/operator.log" 2>&1 &
-operator=$!
-pids+=("$operator")
-for _ in $(seq 1500); do  # ready once its informers have synced: seconds; up to 5 minutes on a loaded machine
-  curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$operator" 2>/dev/null || { tail -30 "$out/operator.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null
+start_operator() {  # sets operator (its pid) and port; returns once it is ready
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # shellcheck disable=SC2086 # OPERATOR_JAVA_OPTS is a list of JVM options
+  KUBECONFIG="$operator_kubeconfig" MALLOC_ARENA_MAX=2 QUARKUS_HTTP_HOST_ENABLED=true QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$port" \
+    java ${OPERATOR_JAVA_OPTS:-} -jar target/quarkus-app/quarkus-run.jar operator >>"$out/operator.log" 2>&1 &
+  operator=$!
+  pids+=("$operator")
+  for _ in $(seq 1500); do  # ready once its informers have synced: seconds; up to 5 minutes on a loaded machine
+    curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$operator" 2>/dev/null || { tail -30 "$out/operator.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null
+}
+start_operator
 
 processes="operator=$operator,stand-in-node=${pids[0]}"
 for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do
@@ -140,9 +145,24 @@ for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do
 done
 started="$(date -u +%Y-%m-%dT%H:%MZ)"
 status=0
+handover=()
+[[ "${RESTART_OPERATOR:-0}" == 1 ]] && handover=(--handover "$work/handover") && mkdir -p "$work/handover"
 java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$classpath" dev.pollard.e2e.OperatorScaleBench --count "$count" --inference-deployments "$deployments" --warm-up "$warm_up" --rate "$rate" --namespaces "$namespaces" \
   --operator-pid "$operator" --operator-metrics "http://127.0.0.1:$port/q/metrics" --out "$out" \
-  --clock-ticks "$(getconf CLK_TCK)" --processes "$processes" 2>"$out/bench.log" || status=$?
+  --clock-ticks "$(getconf CLK_TCK)" --processes "$processes" "${handover[@]}" 2>"$out/bench.log" &
+bench=$!
+pids+=("$bench")
+if ((${#handover[@]})); then
+  # the benchmark says when its warm-up is done; a new operator then starts into the warm cluster, as after an upgrade
+  while [[ ! -f "$work/handover/warm" ]] && kill -0 "$bench" 2>/dev/null; do sleep 0.2; done
+  if [[ -f "$work/handover/warm" ]]; then
+    stop_pid "$operator"
+    start_operator
+    echo "$operator http://127.0.0.1:$port/q/metrics" >"$work/handover/operator.tmp"
+    mv "$work/handover/operator.tmp" "$work/handover/operator"
+  fi
+fi
+wait "$bench" || status=$?
 
 # the control plane's own view of the run: request latencies (apiserver_request_duration_seconds), etcd's disk syncs
 "$kubectl" get --raw /metrics >"$out/apiserver-metrics.txt" 2>/dev/null || true

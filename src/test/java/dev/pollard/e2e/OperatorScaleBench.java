@@ -74,7 +74,7 @@ public final class OperatorScaleBench {
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     private final KubernetesClient client;
-    private final Options options;
+    private Options options;
     private final HttpClient http = HttpClient.newHttpClient();
     private final long origin = System.nanoTime();
     private final Instant originUtc = Instant.now();
@@ -98,7 +98,7 @@ public final class OperatorScaleBench {
     private volatile CountDownLatch infdDone;
 
     record Options(int count, int deployments, int warmUp, int namespaces, double rate, long operatorPid, URI operatorMetrics, Duration timeout,
-            String hardwareClass, Path out, int clockTicks, Map<String, Long> processes) {
+            String hardwareClass, Path out, int clockTicks, Map<String, Long> processes, Path handover) {
         static Options parse(String[] args) {
             Map<String, String> a = new HashMap<>();
             for (int i = 0; i + 1 < args.length; i += 2) {
@@ -114,7 +114,16 @@ public final class OperatorScaleBench {
                     Duration.ofMinutes(Long.parseLong(a.getOrDefault("timeout-minutes", "30"))),
                     a.getOrDefault("hardware-class", "h100"),
                     Path.of(a.getOrDefault("out", "target/operator-scale")),
-                    Integer.parseInt(a.getOrDefault("clock-ticks", "100")), processes(a.getOrDefault("processes", "")));
+                    Integer.parseInt(a.getOrDefault("clock-ticks", "100")), processes(a.getOrDefault("processes", "")),
+                    a.containsKey("handover") ? Path.of(a.get("handover")) : null);
+        }
+
+        /** The same options for a new operator process. */
+        Options withOperator(long pid, URI metrics) {
+            Map<String, Long> named = new LinkedHashMap<>(processes);
+            named.put("operator", pid);
+            return new Options(count, deployments, warmUp, namespaces, rate, pid, metrics, timeout, hardwareClass, out,
+                    clockTicks, named, handover);
         }
 
         /** "name=pid,name=pid": the processes whose CPU time the machine line accounts for by name. */
@@ -162,6 +171,12 @@ public final class OperatorScaleBench {
             provideClaim(ns);
         }
         List<SharedIndexInformer<?>> informers = watch();
+        String warmUp = options.warmUp() > 0 ? warmUp("scale-warm-up", options.warmUp()) : "";
+        if (options.handover() != null) {
+            options = handOver(options.handover());
+            warmUp += String.format(Locale.ROOT, "Then that operator was stopped and a new one started into the warm "
+                    + "cluster, as after an upgrade: the figures above are the new operator's.%n");
+        }
         ProcSampler sampler = new ProcSampler(options.operatorPid(), options.clockTicks());
         sampler.start(client.getMasterUrl().getPort());
         // the operator's memory as the resources grow: one line a second (seconds, MB, resources created, done)
@@ -172,7 +187,6 @@ public final class OperatorScaleBench {
                 now() / 1e9, sampler.rssKb() / 1024.0, sampler.cpuSeconds(), pjAdded.size(), jobAdded.size(),
                 pjSucceeded.size(), infdAdded.size(), deploymentAdded.size(), infdReady.size())), 0, 1, TimeUnit.SECONDS);
 
-        String warmUp = options.warmUp() > 0 ? warmUp("scale-warm-up", options.warmUp()) : "";
         recorded = Set.copyOf(namespaces);
         pjDone = new CountDownLatch(options.count());
         infdDone = new CountDownLatch(options.deployments());
@@ -280,6 +294,25 @@ public final class OperatorScaleBench {
                 errors).forEach(Map::clear);
         createLagMax.set(0);
         return line;
+    }
+
+    /**
+     * Tells the script that the warm-up is done (DIR/warm) and waits for it to have started a new operator (DIR/operator:
+     * its pid and metrics URL, written whole by a rename).
+     */
+    private Options handOver(Path dir) throws IOException, InterruptedException {
+        Files.writeString(dir.resolve("warm"), "");
+        Path answer = dir.resolve("operator");
+        long deadline = System.nanoTime() + options.timeout().toNanos();
+        while (!Files.exists(answer)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no new operator within " + options.timeout());
+            }
+            Thread.sleep(200); // a polling interval for a file another process writes
+        }
+        String[] fields = Files.readString(answer).strip().split(" ");
+        System.err.println("measuring the new operator, pid " + fields[0]);
+        return options.withOperator(Long.parseLong(fields[0]), URI.create(fields[1]));
     }
 
     // ---- set-up --------------------------------------------------------------------------------------------------
