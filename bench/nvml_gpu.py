@@ -59,11 +59,6 @@ class Nvml:
                     "GetTotalEnergyConsumption")
         return value.value
 
-    def power_mw(self):
-        value = ctypes.c_uint()
-        self._check(self.lib.nvmlDeviceGetPowerUsage(self.device, ctypes.byref(value)), "GetPowerUsage")
-        return value.value
-
     def next_step(self):
         """Waits for the counter's next update; returns its value and the wall time it was seen."""
         before = self.energy_mj()
