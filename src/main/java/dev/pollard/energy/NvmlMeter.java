@@ -186,12 +186,18 @@ public final class NvmlMeter implements EnergyMeter, EnergyCounter {
             lastStep = new Step(end, t1);
             steps.incrementAndGet();
         }
+        return new Window(name(), windowJoules(start, end, t0, t1, lastStep.nanos()), (t1 - t0) / 1e9, steps.get(),
+                repetitions);
+    }
+
+    /**
+     * A window's joules from the counter at its opening step ({@code startMj}, time {@code t0}) and at its end: the rise
+     * up to the last step inside the window, seen at {@code lastStepNanos}, at that rate over the window until {@code t1}.
+     */
+    static double windowJoules(long startMj, long endMj, long t0, long t1, long lastStepNanos) {
         // unsigned 64-bit counter: two's-complement subtraction is the right difference across a wrap
-        double joules = unsigned(end - start) / 1000.0;
-        if (lastStep.nanos() > t0) {
-            joules *= (double) (t1 - t0) / (lastStep.nanos() - t0);
-        }
-        return new Window(name(), joules, (t1 - t0) / 1e9, steps.get(), repetitions);
+        double joules = unsigned(endMj - startMj) / 1000.0;
+        return lastStepNanos > t0 ? joules * (t1 - t0) / (lastStepNanos - t0) : joules;
     }
 
     private Window measureWithPowerSamples(Workload workload, int repetitions) {
