@@ -22,6 +22,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -301,14 +304,19 @@ public final class OperatorScaleBench {
      * its pid and metrics URL, written whole by a rename).
      */
     private Options handOver(Path dir) throws IOException, InterruptedException {
-        Files.writeString(dir.resolve("warm"), "");
         Path answer = dir.resolve("operator");
-        long deadline = System.nanoTime() + options.timeout().toNanos();
-        while (!Files.exists(answer)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("no new operator within " + options.timeout());
+        try (WatchService watcher = dir.getFileSystem().newWatchService()) {
+            dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE); // before asking, so the answer cannot be missed
+            Files.writeString(dir.resolve("warm"), "");
+            long deadline = System.nanoTime() + options.timeout().toNanos();
+            while (!Files.exists(answer)) {
+                WatchKey key = watcher.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                if (key == null) {
+                    throw new IllegalStateException("no new operator within " + options.timeout());
+                }
+                key.pollEvents();
+                key.reset();
             }
-            Thread.sleep(200); // a polling interval for a file another process writes
         }
         String[] fields = Files.readString(answer).strip().split(" ");
         System.err.println("measuring the new operator, pid " + fields[0]);
